@@ -1,0 +1,350 @@
+"""Deployment actions: declared in code, configured per target, run as fixtures.
+
+An action is a command that changes (or may change) the platform: a database push, a
+deploy, a flag change, a notification. It is declared once with :func:`release_action`,
+which returns a session fixture; its argv per target lives in ``release.toml``. However
+many tests and xdist workers request it, it runs at most once per release run: a file lock
+serialises the requests and the run ledger remembers the outcome. It never uses a shell,
+always has a timeout, and refuses to run once the gate has closed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Final
+
+import pytest
+from filelock import FileLock
+
+from plugin.gate import skip_reason
+from plugin.ledger import actor, utc_now
+from plugin.phases import Unit, resolve_unit
+from plugin.runtime import Runtime, get_runtime
+from plugin.templating import TemplateError, render
+
+_TAIL_LINES: Final = 40
+_TAIL_CHARS: Final = 4000
+_KILL_GRACE_S: Final = 5.0
+_LOCK_TIMEOUT_S: Final = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ActionSpec:
+    """What code says about an action; how it runs comes from the target."""
+
+    name: str
+    unit: Unit
+    mutating: bool = True
+    compensates: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedCommand:
+    argv: tuple[str, ...]
+    cwd: Path
+    env: dict[str, str]
+    timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """The outcome of an action, as recorded in the ledger (secrets already masked)."""
+
+    name: str
+    status: str  # ok, failed, timeout, missing_command, interrupted, planned, not_needed, refused, error
+    argv: tuple[str, ...]
+    exit_code: int | None
+    duration_s: float
+    output_tail: str
+    log_path: str | None
+    reused: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status in {"ok", "planned", "not_needed"}
+
+    @property
+    def planned(self) -> bool:
+        return self.status == "planned"
+
+
+class ActionError(Exception):
+    """An action could not be resolved for the target; the message says why."""
+
+
+# Declarations are definitions, like fixtures themselves: made at import time of the
+# module that declares them, keyed by name. Run state never lives here.
+DECLARED_ACTIONS: dict[str, ActionSpec] = {}
+
+
+def template_variables(runtime: Runtime, spec: ActionSpec) -> dict[str, str]:
+    settings = runtime.settings
+    target = settings.target
+    variables = {
+        "python": sys.executable,
+        "root": str(settings.rootdir),
+        "run_dir": str(runtime.run_dir),
+        "target": settings.target_name,
+        "env": settings.env or "",
+        "version": settings.version or "",
+        "action": spec.name,
+    }
+    if target is not None:
+        variables.update(target.vars)
+        if settings.env and settings.env in target.environments:
+            variables.update(target.environments[settings.env].vars)
+    return variables
+
+
+def resolve_command(
+    runtime: Runtime, spec: ActionSpec, *, strict: bool = True, environ: Mapping[str, str] | None = None
+) -> ResolvedCommand:
+    """The argv, directory, environment and timeout of ``spec`` on the current target."""
+    settings = runtime.settings
+    target = settings.target
+    where = settings.config_path or (settings.rootdir / "release.toml")
+    if target is None:
+        raise ActionError(f"action {spec.name!r} needs a target, and there is no {where}")
+    configured = target.actions.get(spec.name)
+    if configured is None:
+        raise ActionError(
+            f"action {spec.name!r} has no argv for target {settings.target_name!r}: "
+            f"add [targets.{settings.target_name}.actions.{spec.name}] to {where}"
+        )
+    env_source = os.environ if environ is None else environ
+    variables = template_variables(runtime, spec)
+    try:
+        argv = tuple(render(arg, variables, env_source, strict=strict) for arg in configured.argv)
+        cwd = render(configured.cwd, variables, env_source, strict=strict) if configured.cwd else "."
+        extra_env = {k: render(v, variables, env_source, strict=strict) for k, v in configured.env.items()}
+    except TemplateError as exc:
+        raise ActionError(f"action {spec.name!r} on target {settings.target_name!r}: {exc}") from None
+    return ResolvedCommand(argv, settings.rootdir / cwd, extra_env, configured.timeout_s)
+
+
+def _drain(stream: IO[bytes], log: IO[str], tail: deque[str], mask: Any) -> None:
+    for raw in iter(stream.readline, b""):
+        line = mask(raw.decode("utf-8", errors="replace"))
+        log.write(line)
+        tail.append(line)
+
+
+def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=_KILL_GRACE_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def execute(runtime: Runtime, spec: ActionSpec, command: ResolvedCommand) -> dict[str, Any]:
+    """Run ``command`` without a shell, under its timeout; a ledger record of what happened."""
+    masker = runtime.settings.masker
+    log_path = runtime.run_dir / "actions" / f"{spec.name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    tail: deque[str] = deque(maxlen=_TAIL_LINES)
+    started, clock = utc_now(), time.monotonic()
+    status, exit_code, message = "ok", None, ""
+    env = {**os.environ, **command.env}
+    with log_path.open("w", encoding="utf-8") as log:
+        try:
+            process = subprocess.Popen(
+                list(command.argv),
+                cwd=command.cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # own process group: a timeout kills the whole tree
+            )
+        except FileNotFoundError:
+            status, message = "missing_command", f"command {command.argv[0]!r} not found on PATH"
+        except PermissionError:
+            status, message = "missing_command", f"command {command.argv[0]!r} is not executable"
+        except NotADirectoryError:
+            status, message = "error", f"working directory {command.cwd} does not exist"
+        else:
+            assert process.stdout is not None
+            reader = threading.Thread(target=_drain, args=(process.stdout, log, tail, masker.mask), daemon=True)
+            reader.start()
+            try:
+                exit_code = process.wait(timeout=command.timeout_s)
+            except subprocess.TimeoutExpired:
+                _kill_group(process)
+                status, message = "timeout", f"timed out after {command.timeout_s:g}s; process group killed"
+            except KeyboardInterrupt:
+                _kill_group(process)
+                status, message = "interrupted", "interrupted (Ctrl-C); process group killed"
+            reader.join(timeout=_KILL_GRACE_S)
+            if status == "ok" and exit_code != 0:
+                status, message = "failed", f"exited with code {exit_code}"
+    if not command.cwd.is_dir() and status == "missing_command":
+        status, message = "error", f"working directory {command.cwd} does not exist"
+    output = "".join(tail)[-_TAIL_CHARS:]
+    return {
+        "status": status,
+        "executed": status not in {"missing_command", "error"},
+        "exit_code": exit_code,
+        "message": message,
+        "started": started,
+        "ended": utc_now(),
+        "duration_s": round(time.monotonic() - clock, 3),
+        "output_tail": output,
+        "log": str(log_path),
+    }
+
+
+def _result(record: Mapping[str, Any], reused: bool) -> ActionResult:
+    return ActionResult(
+        name=str(record["action"]),
+        status=str(record["status"]),
+        argv=tuple(record.get("argv") or ()),
+        exit_code=record.get("exit_code"),
+        duration_s=float(record.get("duration_s") or 0.0),
+        output_tail=str(record.get("output_tail") or ""),
+        log_path=record.get("log"),
+        reused=reused,
+    )
+
+
+def _fail(spec: ActionSpec, record: Mapping[str, Any]) -> None:
+    __tracebackhide__ = True
+    tail = str(record.get("output_tail") or "").rstrip()
+    shown = f"\n--- output tail (masked) ---\n{tail}" if tail else ""
+    pytest.fail(
+        f"action {spec.name} {record['status']}: {record.get('message', '')}\n"
+        f"argv: {' '.join(record.get('argv') or [])}{shown}",
+        pytrace=False,
+    )
+
+
+def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
+    """Run ``spec`` once for the release run, or return what it did earlier in the run."""
+    __tracebackhide__ = True
+    settings = runtime.settings
+    base: dict[str, Any] = {
+        "kind": "action",
+        "action": spec.name,
+        "unit": spec.unit.label,
+        "mutating": spec.mutating,
+        "compensates": spec.compensates,
+        "target": settings.target_name,
+        "env": settings.env,
+        "version": settings.version,
+        "dry_run": settings.dry_run,
+        "actor": actor(),
+        "executed": False,
+    }
+    lock = FileLock(str(runtime.run_dir / "locks" / f"{spec.name}.lock"), timeout=_LOCK_TIMEOUT_S)
+    (runtime.run_dir / "locks").mkdir(parents=True, exist_ok=True)
+    with lock:
+        earlier = runtime.ledger.action_record(spec.name)
+        if earlier is not None and earlier["status"] != "refused":
+            if earlier["status"] in {"ok", "planned", "not_needed"}:
+                return _result(earlier, reused=True)
+            _fail(spec, earlier)
+        refusal = _refusal(runtime, spec)
+        if refusal is not None:
+            record = runtime.ledger.append({**base, "status": "refused", "message": refusal})
+            _fail(spec, record)
+        try:
+            command = resolve_command(runtime, spec)
+        except ActionError as exc:
+            record = runtime.ledger.append({**base, "status": "error", "message": str(exc)})
+            _fail(spec, record)
+        argv = settings.masker.mask_argv(command.argv)
+        base["argv"] = argv
+        base["cwd"] = str(command.cwd)
+        base["timeout_s"] = command.timeout_s
+        if spec.compensates and not runtime.rollback_selected and spec.compensates not in _attempted(runtime):
+            message = f"nothing to compensate: {spec.compensates} did not run in this release run"
+            record = runtime.ledger.append({**base, "status": "not_needed", "message": message})
+            return _result(record, reused=False)
+        if spec.mutating and settings.dry_run:
+            record = runtime.ledger.append({**base, "status": "planned", "message": "dry run: not executed"})
+            return _result(record, reused=False)
+        try:
+            outcome = execute(runtime, spec, command)
+        except KeyboardInterrupt:
+            runtime.ledger.append({**base, "status": "interrupted", "message": "interrupted before start"})
+            raise
+        record = runtime.ledger.append({**base, **outcome})
+        if outcome["status"] == "interrupted":
+            raise KeyboardInterrupt
+    if record["status"] != "ok":
+        _fail(spec, record)
+    return _result(record, reused=False)
+
+
+def _attempted(runtime: Runtime) -> set[str]:
+    return {
+        str(r["action"])
+        for r in runtime.ledger.records()
+        if r.get("kind") == "action" and r.get("executed")
+    }
+
+
+def _refusal(runtime: Runtime, spec: ActionSpec) -> str | None:
+    """Why ``spec`` must not run now, or None."""
+    state = runtime.state if not runtime.is_worker else runtime.gate_file.read()
+    reason = skip_reason(spec.unit, state, runtime.rollback_selected)
+    if reason is not None:
+        return f"refused: {reason}"
+    current = runtime.current_unit
+    if current is None:
+        return "refused: actions run only from a gate test"
+    if current != spec.unit and not spec.unit.is_rollback:
+        return (
+            f"refused: action {spec.name} belongs to {spec.unit.label} and has not run in this "
+            f"release run; it cannot be started from {current.label}"
+        )
+    return None
+
+
+def release_action(
+    name: str,
+    *,
+    phase: str,
+    step: str | None = None,
+    mutating: bool = True,
+    compensates: str | None = None,
+    description: str = "",
+) -> Any:
+    """Declare a deployment action and return the session fixture that runs it.
+
+    Assign the result to a module-level name in a conftest or test module; tests request
+    the fixture by ``name``. The fixture's value is an :class:`ActionResult`. The argv,
+    working directory, environment and timeout come from
+    ``[targets.<target>.actions.<name>]`` in ``release.toml``.
+    """
+    try:
+        unit = resolve_unit(phase, step)
+    except ValueError as exc:
+        raise ValueError(f"release_action({name!r}): {exc}") from None
+    spec = ActionSpec(name=name, unit=unit, mutating=mutating, compensates=compensates, description=description)
+    DECLARED_ACTIONS[name] = spec
+
+    def action_fixture(request: pytest.FixtureRequest) -> ActionResult:
+        __tracebackhide__ = True
+        return run_action(get_runtime(request.config), spec)
+
+    action_fixture.__doc__ = (
+        f"Release action {name} ({unit.label}{', mutating' if mutating else ''}"
+        f"{', compensates ' + compensates if compensates else ''}). {description}".strip()
+    )
+    return pytest.fixture(scope="session", name=name)(action_fixture)

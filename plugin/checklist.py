@@ -1,0 +1,115 @@
+"""The runbook as data: the checklist file, and which of its items a run covers."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from plugin.markers import SELECTION_MARKERS
+from plugin.phases import Unit, resolve_unit
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
+Selection = Literal["local", "ci", "staging", "production", "rollback"]
+
+
+class _ItemModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    id: str
+    phase: str
+    step: str | None = None
+    environments: list[Selection] = Field(min_length=1)
+    section: str
+    text: str = Field(min_length=1)
+    command: str | None = None
+    threshold: str | None = None
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    schema_: int = Field(alias="schema")
+    item: list[_ItemModel]
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    id: str
+    unit: Unit
+    environments: frozenset[str]
+    section: str
+    text: str
+    command: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    path: Path
+    items: dict[str, ChecklistItem]
+
+    def applying_to(self, selection: str) -> list[ChecklistItem]:
+        return [item for item in self.items.values() if selection in item.environments]
+
+
+class ChecklistError(Exception):
+    """The checklist file cannot be used; the message names the file and the entry."""
+
+
+def load_checklist(path: Path) -> Checklist:
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ChecklistError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ChecklistError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        model = _FileModel.model_validate(raw)
+    except ValidationError as exc:
+        problems = [
+            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        ]
+        raise ChecklistError(f"{path}: invalid checklist:\n" + "\n".join(problems)) from None
+    if model.schema_ != 1:
+        raise ChecklistError(f"{path}: schema {model.schema_} is not supported (expected 1)")
+    items: dict[str, ChecklistItem] = {}
+    for index, entry in enumerate(model.item):
+        where = f"{path}: item[{index}] {entry.id!r}"
+        if not _ID.match(entry.id):
+            raise ChecklistError(f"{where}: id must match {_ID.pattern}")
+        if entry.id in items:
+            raise ChecklistError(f"{where}: duplicate id")
+        if entry.id.split(".", 1)[0] != entry.phase:
+            raise ChecklistError(f"{where}: id must start with its phase {entry.phase!r}")
+        try:
+            unit = resolve_unit(entry.phase, entry.step)
+        except ValueError as exc:
+            raise ChecklistError(f"{where}: {exc}") from None
+        items[entry.id] = ChecklistItem(
+            id=entry.id,
+            unit=unit,
+            environments=frozenset(entry.environments),
+            section=entry.section,
+            text=entry.text,
+            command=entry.command,
+        )
+    return Checklist(path=path, items=items)
+
+
+def uncovered(
+    checklist: Checklist, covered_ids: Iterable[str], selections: Iterable[str]
+) -> list[ChecklistItem]:
+    """Items that apply to any of ``selections`` and no selected test covers, in unit order."""
+    wanted = set(selections) & set(SELECTION_MARKERS)
+    covered = set(covered_ids)
+    missing = [
+        item
+        for item in checklist.items.values()
+        if item.environments & wanted and item.id not in covered
+    ]
+    return sorted(missing, key=lambda i: (i.unit.rank, i.id))

@@ -1,0 +1,97 @@
+"""``release.toml``: the release targets, validated on load.
+
+A target names where a release goes (the embedded sandbox, or the real platform), the
+argv of every deployment action, the thresholds the checks use, and which environment
+variables hold secrets. Values may reference environment variables as ``${NAME}`` and
+template variables as ``{name}``; see :mod:`plugin.templating`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class ActionConfig(_Strict):
+    """How one declared action runs on a target."""
+
+    argv: Annotated[list[str], Field(min_length=1)]
+    timeout_s: Annotated[float, Field(gt=0)] = 600.0
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+class Thresholds(_Strict):
+    """The numbers the runbook sets; every one is shown in the report header."""
+
+    coverage_min_percent: Annotated[float, Field(ge=0, le=100)] = 80.0
+    error_rate_max: Annotated[float, Field(ge=0, le=1)] = 0.01
+    latency_p95_max_ms: Annotated[float, Field(gt=0)] = 350.0
+    guardrail_breach_rate_max: Annotated[float, Field(ge=0, le=1)] = 0.001
+    payments_success_min: Annotated[float, Field(ge=0, le=1)] = 0.99
+    canary_window_s: Annotated[float, Field(gt=0)] = 12 * 3600.0
+    alert_window_s: Annotated[float, Field(gt=0)] = 24 * 3600.0
+
+
+class EnvironmentConfig(_Strict):
+    vars: dict[str, str] = Field(default_factory=dict)
+
+
+class TargetConfig(_Strict):
+    description: str = ""
+    auto_rollback: bool = False
+    version_file: str | None = None
+    secrets: list[str] = Field(default_factory=list)
+    vars: dict[str, str] = Field(default_factory=dict)
+    environments: dict[str, EnvironmentConfig] = Field(default_factory=dict)
+    endpoints: dict[str, str] = Field(default_factory=dict)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    actions: dict[str, ActionConfig] = Field(default_factory=dict)
+
+
+class ReleaseConfig(_Strict):
+    default_target: str = "sandbox"
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+
+
+class ConfigError(Exception):
+    """``release.toml`` cannot be used; the message names the file and the key."""
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def load_release_config(path: Path) -> ReleaseConfig:
+    """Read and validate ``path``. Raises :class:`ConfigError` naming file and key."""
+    try:
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return ReleaseConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = _key_path(error["loc"]) or "(top level)"
+            problems.append(f"  {key}: {error['msg']}")
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(problems)) from None
+
+
+def target_or_error(config: ReleaseConfig, name: str, source: str, path: Path) -> TargetConfig:
+    target = config.targets.get(name)
+    if target is None:
+        valid = ", ".join(sorted(config.targets)) or "none defined"
+        raise ConfigError(f"unknown release target {name!r} (from {source}); {path} defines: {valid}")
+    return target

@@ -1,0 +1,283 @@
+"""The release gate's pytest hooks: the module the ``release_gate`` entry point loads.
+
+Only wiring lives here; each concern has its own module (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Final
+
+import pytest
+
+from plugin import allure_support
+from plugin.checklist import uncovered
+from plugin.engine import SKIP_PROPERTY, finish_unit, record_report
+from plugin.gate import skip_reason
+from plugin.ledger import actor
+from plugin.markers import register_markers
+from plugin.ordering import BarrierItem, annotate, order
+from plugin.phases import UNITS, Unit
+from plugin.plan import plan_lines
+from plugin.runtime import MARKS_KEY, RUNTIME_KEY, Runtime, make_runtime
+from plugin.settings import add_options, resolve_settings
+from plugin.verdict import Evidence, Tally, Verdict, decide, rollback_line, table_lines
+
+if TYPE_CHECKING:
+    from plugin.xdist_support import XdistController as XdistControllerLike
+
+_SEP: Final = "="
+
+
+@pytest.hookimpl
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+# wrapper + tryfirst: runs before xdist's own (tryfirst) cmdline_main turns -n into workers.
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object]:
+    plan = config.getoption("release_plan")
+    if (plan or (plan is None and config.getini("release_plan"))) and hasattr(config.option, "numprocesses"):
+        # A plan runs nothing, so it needs no workers: collect once, in this process.
+        config.option.numprocesses = 0
+    return (yield)
+
+
+@pytest.hookimpl
+def pytest_configure(config: pytest.Config) -> None:
+    register_markers(config)
+    settings = resolve_settings(config)
+    runtime = make_runtime(settings, getattr(config, "workerinput", None))
+    config.stash[RUNTIME_KEY] = runtime
+    config.pluginmanager.register(ReleaseGate(config, runtime), "release-gate-session")
+
+
+def _workers(config: pytest.Config) -> str:
+    tx = getattr(config.option, "tx", None) or []
+    if getattr(config.option, "dist", "no") != "no" and tx:
+        return f"xdist, {len(tx)} workers, phase-barrier scheduling"
+    return "serial"
+
+
+class ReleaseGate:
+    """The hooks of one release run; registered by ``pytest_configure``."""
+
+    def __init__(self, config: pytest.Config, runtime: Runtime) -> None:
+        self.config = config
+        self.runtime = runtime
+        self.tally = Tally()
+        self.controller: XdistControllerLike | None = None
+        self.collection_errors = 0
+        self.verdict: Verdict | None = None
+        self._unit_by_nodeid: dict[str, Unit] | None = None
+
+    # tryfirst: xdist's DSession starts its workers in its own pytest_sessionstart, and
+    # the controller hooks (worker input, scheduler) must be registered before that.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        config, runtime = self.config, self.runtime
+        if runtime.is_worker:
+            return
+        if config.pluginmanager.has_plugin("dsession"):
+            from plugin.xdist_support import XdistController
+
+            self.controller = XdistController(runtime)
+            config.pluginmanager.register(self.controller, "release-gate-xdist")
+        directory = allure_support.alluredir(config)
+        if directory is not None:
+            allure_support.write_environment(directory, runtime.settings, runtime.run_id, _workers(config))
+
+    @pytest.hookimpl
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        runtime = self.runtime
+        s = runtime.settings
+        source = f"from {s.config_path.name}" if s.config_path else "no release.toml"
+        lines = [
+            f"release gate: target {s.target_name} ({source}), environment {s.env or '(none)'}, "
+            f"version {s.version or '(unknown)'} ({s.version_source}), dry run {'yes' if s.dry_run else 'no'}",
+            f"release gate: workers {_workers(config)}; run {runtime.run_id}; ledger {runtime.ledger.path}",
+        ]
+        t = s.target.thresholds if s.target else None
+        if t is not None:
+            lines.append(
+                f"release gate: thresholds coverage>={t.coverage_min_percent:g}%, "
+                f"error rate<={t.error_rate_max:.2%}, p95<={t.latency_p95_max_ms:g}ms, "
+                f"guardrail breaches<={t.guardrail_breach_rate_max:.2%}, "
+                f"payments success>={t.payments_success_min:.2%}, "
+                f"canary window {t.canary_window_s:g}s, alert window {t.alert_window_s:g}s"
+            )
+        if s.checklist is not None:
+            lines.append(f"release gate: checklist {s.checklist.path.name}, {len(s.checklist.items)} items")
+        return lines
+
+    # wrapper + tryfirst: the outermost wrapper. Markers are read before any plugin
+    # deselects (so -m sees the selection markers the checklist implies), and the final
+    # order is set after every other plugin has reordered or deselected.
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+    ) -> Generator[None, object, object]:
+        annotate(config, self.runtime, items)
+        result = yield
+        order(config, self.runtime, session, items)
+        return result
+
+    @pytest.hookimpl
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed and not self.runtime.is_worker:
+            self.collection_errors += 1
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        if not self.runtime.settings.plan or session.testsfailed:
+            return None
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        gate_items = [item for item in session.items if MARKS_KEY in item.stash]
+        if reporter is not None:
+            reporter.write_sep(_SEP, "release plan")
+            for line in plan_lines(self.runtime, gate_items):
+                reporter.write_line(line)
+        return True
+
+    # tryfirst: a barrier item is answered before any other plugin sees it.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+        if isinstance(item, BarrierItem):
+            allure_support.forget(self.config, item)
+            return True
+        return None
+
+    # tryfirst: the gate decides before any fixture of the test is set up.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        marks = item.stash.get(MARKS_KEY, None)
+        if marks is None:
+            return
+        runtime = self.runtime
+        unit = marks.unit
+        if runtime.is_worker:
+            state = runtime.gate_file.read()
+        else:
+            previous = runtime.current_unit
+            if previous is not None and previous != unit:
+                finish_unit(runtime, previous)
+            state = runtime.state
+        runtime.current_unit = unit
+        reason = skip_reason(unit, state, runtime.rollback_selected)
+        if reason is not None:
+            item.user_properties.append((SKIP_PROPERTY, reason))
+            pytest.skip(reason)
+
+    def _unit_of(self, nodeid: str) -> Unit | None:
+        if self._unit_by_nodeid is None:
+            mapping: dict[str, Unit] = {}
+            scheduler = self.controller.scheduler if self.controller else None
+            if scheduler is not None and scheduler.collection is not None:
+                for index, rank in scheduler.plan.rank_of.items():
+                    mapping[scheduler.collection[index]] = UNITS[rank]
+            self._unit_by_nodeid = mapping
+        return self._unit_by_nodeid.get(nodeid)
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.runtime.is_worker:
+            return
+        record_report(self.runtime, report)
+        self.tally.add(report, self._unit_of)
+
+    @pytest.hookimpl
+    def pytest_keyboard_interrupt(self) -> None:
+        runtime = self.runtime
+        if runtime.is_worker:
+            return
+        runtime.state.interrupted = True
+        unit = runtime.current_unit.label if runtime.current_unit else None
+        runtime.ledger.append({"kind": "event", "event": "interrupted", "unit": unit, "actor": actor()})
+        runtime.gate_file.write(runtime.state)
+
+    def _gate_requested(self) -> bool:
+        runtime = self.runtime
+        if self.controller is not None and self.controller.expected_nodeids is not None:
+            return True
+        return runtime.gate_active or bool(runtime.settings.selections)
+
+    def _expected(self, session: pytest.Session) -> list[str]:
+        if self.controller is not None:
+            return self.controller.expected_nodeids or []
+        return [item.nodeid for item in session.items if MARKS_KEY in item.stash]
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        runtime = self.runtime
+        if runtime.is_worker or runtime.settings.plan or not self._gate_requested():
+            return
+        if self.controller is None and runtime.current_unit is not None:
+            finish_unit(runtime, runtime.current_unit)
+        if self.controller is not None:
+            unit_of = self._unit_of
+        else:
+            units = {item.nodeid: item.stash[MARKS_KEY].unit for item in session.items if MARKS_KEY in item.stash}
+            unit_of = units.get
+        settings = runtime.settings
+        covered = runtime.extra.get("covered_selected", set())
+        missing_items = uncovered(settings.checklist, covered, settings.selections) if settings.checklist else []
+        self.verdict = decide(
+            Evidence(
+                tally=self.tally,
+                state=runtime.state,
+                expected=self._expected(session),
+                unit_of=unit_of,
+                uncovered=missing_items,
+                rollback_selected=runtime.rollback_selected,
+                collection_errors=self.collection_errors,
+                exitstatus=int(exitstatus),
+                interrupted=runtime.state.interrupted,
+                current_unit=runtime.current_unit,
+            )
+        )
+        runtime.extra["uncovered"] = missing_items
+        self._write_record(session)
+        if self.verdict.passed:
+            session.exitstatus = pytest.ExitCode.OK
+        elif session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _write_record(self, session: pytest.Session) -> None:
+        runtime, verdict = self.runtime, self.verdict
+        assert verdict is not None
+        record = {
+            "run_id": runtime.run_id,
+            "verdict": verdict.line,
+            "passed": verdict.passed,
+            "blocked_at": verdict.blocked_at,
+            "reason": verdict.reason,
+            "target": runtime.settings.target_name,
+            "environment": runtime.settings.env,
+            "version": runtime.settings.version,
+            "tests": self._expected(session),
+        }
+        path = runtime.run_dir / "verdict.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        verdict, runtime = self.verdict, self.runtime
+        if verdict is None:
+            return
+        tr = terminalreporter
+        tr.write_sep(_SEP, "release gate")
+        missing_items = runtime.extra.get("uncovered", [])
+        if missing_items:
+            tr.write_line(f"checklist items without a test ({len(missing_items)}):")
+            for entry in missing_items:
+                tr.write_line(f"  {entry.id} [{entry.unit.label}] {entry.text}")
+        for line in table_lines(self.tally):
+            tr.write_line(line)
+        note = rollback_line(runtime.state, self.tally, runtime.rollback_selected)
+        if note:
+            tr.write_line(note)
+        tr.write_line(f"ledger: {runtime.ledger.path}")
+        tr.write_line(verdict.line, green=verdict.passed, red=not verdict.passed, bold=True)

@@ -1,0 +1,58 @@
+"""Masking of secrets in anything the gate prints, records or attaches.
+
+Three kinds of secret are recognised: the values of environment variables a target names
+as secrets (or whose names say they are secret), credentials inside URLs, and tokens with
+well-known shapes. The masker is applied to argv, action output, ledger records, terminal
+lines and report attachments alike.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Final
+
+MASK: Final = "***"
+# Environment variable names that hold secrets whatever the configuration says.
+SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE|API_?KEY|DSN|CREDENTIAL)", re.I)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
+_TOKEN_SHAPES = re.compile(
+    r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}"
+    r"|sbp_[A-Za-z0-9]{20,}|sk_(?:live|test)_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})\b"
+)
+_BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_MIN_SECRET_LEN: Final = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Masker:
+    """Replaces every known secret in a text by ``***``."""
+
+    secrets: tuple[str, ...] = ()
+
+    @classmethod
+    def from_environment(
+        cls, secret_names: Iterable[str] = (), environ: Mapping[str, str] | None = None
+    ) -> Masker:
+        env = os.environ if environ is None else environ
+        names = set(secret_names) | {name for name in env if SECRET_NAME.search(name)}
+        values = {env[name] for name in names if len(env.get(name, "")) >= _MIN_SECRET_LEN}
+        # Longest first, so a secret that contains another is masked whole.
+        return cls(tuple(sorted(values, key=len, reverse=True)))
+
+    def with_secrets(self, values: Iterable[str]) -> Masker:
+        merged = set(self.secrets) | {v for v in values if len(v) >= _MIN_SECRET_LEN}
+        return Masker(tuple(sorted(merged, key=len, reverse=True)))
+
+    def mask(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+        text = _TOKEN_SHAPES.sub(MASK, text)
+        return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+    def mask_argv(self, argv: Iterable[str]) -> list[str]:
+        return [self.mask(arg) for arg in argv]

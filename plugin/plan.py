@@ -1,0 +1,59 @@
+"""The release plan: what a run would do, in order, with the exact argv of every action."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+
+from plugin.actions import DECLARED_ACTIONS, ActionError, ActionSpec, resolve_command
+from plugin.phases import Unit
+from plugin.runtime import MARKS_KEY, Runtime
+
+
+def _action_line(runtime: Runtime, spec: ActionSpec) -> str:
+    kind = "mutating" if spec.mutating else "read-only"
+    extra = f", compensates {spec.compensates}" if spec.compensates else ""
+    try:
+        command = resolve_command(runtime, spec, strict=False)
+    except ActionError as exc:
+        return f"    action {spec.name} ({kind}{extra}): CANNOT RUN: {exc}"
+    argv = shlex.join(runtime.settings.masker.mask_argv(command.argv))
+    where = command.cwd.relative_to(runtime.settings.rootdir) if command.cwd.is_relative_to(runtime.settings.rootdir) else command.cwd
+    return f"    action {spec.name} ({kind}{extra}, timeout {command.timeout_s:g}s, in {where}): {argv}"
+
+
+def plan_lines(runtime: Runtime, items: list[pytest.Item]) -> list[str]:
+    settings = runtime.settings
+    lines = [
+        f"release plan: target {settings.target_name}, environment {settings.env or '(none)'}, "
+        f"version {settings.version or '(unknown)'}{', dry run' if settings.dry_run else ''}; nothing runs",
+    ]
+    by_unit: dict[Unit, list[pytest.Item]] = {}
+    for item in items:
+        by_unit.setdefault(item.stash[MARKS_KEY].unit, []).append(item)
+    actions_by_unit: dict[Unit, list[ActionSpec]] = {}
+    for item in items:
+        for name in getattr(item, "fixturenames", ()):
+            spec = DECLARED_ACTIONS.get(name)
+            if spec is not None and spec not in actions_by_unit.get(spec.unit, []):
+                actions_by_unit.setdefault(spec.unit, []).append(spec)
+    units = sorted(set(by_unit) | set(actions_by_unit))
+    for position, unit in enumerate(units, start=1):
+        tests = by_unit.get(unit, [])
+        note = "  (runs only when selected or triggered)" if unit.is_rollback else ""
+        lines.append(f"{position:>2}. {unit.label}: {len(tests)} tests{note}")
+        for spec in actions_by_unit.get(unit, []):
+            lines.append(_action_line(runtime, spec))
+        for item in tests:
+            marks = item.stash[MARKS_KEY]
+            tags = []
+            if marks.checklist:
+                tags.append(", ".join(marks.checklist))
+            if marks.advisory:
+                tags.append("advisory")
+            suffix = f"  [{'; '.join(tags)}]" if tags else ""
+            lines.append(f"      {item.nodeid}{suffix}")
+    n_actions = sum(len(v) for v in actions_by_unit.values())
+    lines.append(f"plan: {len(items)} tests in {len(by_unit)} units, {n_actions} actions")
+    return lines
