@@ -83,7 +83,7 @@ class ReleaseGate:
         if config.pluginmanager.has_plugin("dsession"):
             from plugin.xdist_support import XdistController
 
-            self.controller = XdistController(runtime)
+            self.controller = XdistController(runtime, session)
             config.pluginmanager.register(self.controller, "release-gate-xdist")
         directory = allure_support.alluredir(config)
         if directory is not None:

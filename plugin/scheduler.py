@@ -94,8 +94,10 @@ class PhaseBarrierScheduling:
         numnodes: int,
         decider: GateDecider,
         make_fallback: Callable[[], Any],
+        on_planned: Callable[[int], None] | None = None,
     ) -> None:
         self.numnodes = numnodes
+        self._on_planned = on_planned
         self.decider = decider
         self._make_fallback = make_fallback
         self._fallback: Any = None
@@ -204,6 +206,8 @@ class PhaseBarrierScheduling:
             return
         if self.collection is not None:
             # A replacement worker finished collecting: give it work.
+            if self._on_planned is not None:
+                self._on_planned(len(self.plan.real))
             for node in self.nodes:
                 self._fill(node)
             return
@@ -223,6 +227,8 @@ class PhaseBarrierScheduling:
         real_units = [work.unit for work in self.plan.units if work.tests]
         self.rollback_selected = bool(real_units) and all(u.is_rollback for u in real_units)
         self.queue = [work for work in self.plan.units if work.tests]
+        if self._on_planned is not None:
+            self._on_planned(len(self.plan.real))
         self._open_next()
 
     def _hand_over_to_fallback(self) -> None:

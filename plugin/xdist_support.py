@@ -15,8 +15,9 @@ from plugin.scheduler import PhaseBarrierScheduling
 class XdistController:
     """Hooks of the xdist controller: hand the run to workers, schedule by unit."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, session: pytest.Session) -> None:
         self.runtime = runtime
+        self.session = session
         self.scheduler: PhaseBarrierScheduling | None = None
 
     @pytest.hookimpl
@@ -35,10 +36,16 @@ class XdistController:
         def default_scheduler() -> Any:
             return dsession.pytest_xdist_make_scheduler(config=config, log=log)
 
+        def planned(real_tests: int) -> None:
+            # Barrier items are not tests: keep them out of the progress count.
+            self.session.testscollected = real_tests
+            self.runtime.gate_active = True
+
         self.scheduler = PhaseBarrierScheduling(
             numnodes=len(parse_tx_spec_config(config)),
             decider=RuntimeDecider(self.runtime),
             make_fallback=default_scheduler,
+            on_planned=planned,
         )
         return self.scheduler
 

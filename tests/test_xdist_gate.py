@@ -1,0 +1,91 @@
+"""The phase-barrier scheduler under real xdist workers (subprocess runs)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.gate_suites import TRACE_HOOKS, barrier_violations, read_trace, unit_suite
+
+UNITS = [("pre_release", "review"), ("validate", "install"), ("validate", "pipeline"), ("deploy_staging", "migrations")]
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(TRACE_HOOKS)
+    pytester.makepyfile(test_release=unit_suite(UNITS, per_unit=4, sleep_s=0.2))
+    return pytester
+
+
+def _unit_of() -> dict[str, int]:
+    return {f"test_u{u}_t{t}": u for u in range(len(UNITS)) for t in range(4)}
+
+
+def test_units_run_in_order_and_in_parallel(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    trace = suite.path / "trace.jsonl"
+    monkeypatch.setenv("GATE_TRACE", str(trace))
+    result = suite.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=16)
+    result.stdout.fnmatch_lines(["*RELEASE GATE: PASSED*"])
+    events = read_trace(trace)
+    assert barrier_violations(events, _unit_of()) == []
+    workers_per_unit: dict[int, set[str]] = {}
+    for event in events:
+        workers_per_unit.setdefault(_unit_of()[event["id"].split("::")[-1]], set()).add(event["w"])
+    assert all(len(workers) == 2 for workers in workers_per_unit.values()), workers_per_unit
+
+
+def test_failure_closes_gate_like_serial(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATE_FAIL", "test_u1_t2")
+    outcomes = []
+    for args in ([], ["-n", "2"]):
+        result = suite.runpytest_subprocess(*args, "-p", "no:cacheprovider", "-rs")
+        result.assert_outcomes(passed=7, failed=1, skipped=8)
+        result.stdout.fnmatch_lines(
+            [
+                "*RELEASE GATE: BLOCKED at validate/install (failed: test_release.py::test_u1_t2)*",
+                "*release gate closed: blocking failure in validate/install (failed: test_release.py::test_u1_t2)*",
+            ]
+        )
+        assert result.ret == 1
+        outcomes.append(result.parseoutcomes())
+    assert outcomes[0] == outcomes[1]
+
+
+def test_worker_crash_is_a_blocking_failure(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_crash="""
+        import os
+        import pytest
+
+        @pytest.mark.phase("pre_release", "review")
+        @pytest.mark.parametrize("n", range(3))
+        def test_review(n):
+            pass
+
+        @pytest.mark.phase("validate", "install")
+        def test_dies():
+            os._exit(3)
+
+        @pytest.mark.phase("validate", "install")
+        @pytest.mark.parametrize("n", range(3))
+        def test_install(n):
+            pass
+
+        @pytest.mark.phase("validate", "pipeline")
+        @pytest.mark.parametrize("n", range(4))
+        def test_later(n):
+            pass
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=6, failed=1, skipped=4)
+    result.stdout.fnmatch_lines(["*RELEASE GATE: BLOCKED at validate/install (crashed: test_crash.py::test_dies)*"])
+    assert result.ret == 1
+    assert "INTERNALERROR" not in result.stdout.str()
+
+
+def test_non_gate_suite_uses_xdist_default_scheduler(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_plain="def test_a(): pass\ndef test_b(): pass\n")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert "RELEASE GATE" not in result.stdout.str()
