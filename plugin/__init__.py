@@ -16,6 +16,10 @@ Modules, one concern each:
 - :mod:`plugin.masking` / :mod:`plugin.templating`: secrets and argv templates
 - :mod:`plugin.plan` / :mod:`plugin.verdict`: the plan and the verdict
 - :mod:`plugin.allure_support`: Allure labels and environment
+
+The engine states its invariants with plain ``assert`` and does not need pytest's
+assertion rewriting; PYTEST_DONT_REWRITE keeps in-process pytester runs from warning
+that the already imported plugin cannot be rewritten.
 """
 
 from plugin.actions import ActionResult, release_action

@@ -50,7 +50,9 @@ class ActionSpec:
 
 @dataclass(frozen=True, slots=True)
 class ResolvedCommand:
-    argv: tuple[str, ...]
+    """Every argv of an action, in order, and where and how long they may run."""
+
+    argvs: tuple[tuple[str, ...], ...]
     cwd: Path
     env: dict[str, str]
     timeout_s: float
@@ -62,7 +64,7 @@ class ActionResult:
 
     name: str
     status: str  # ok, failed, timeout, missing_command, interrupted, planned, not_needed, refused, error
-    argv: tuple[str, ...]
+    commands: tuple[tuple[str, ...], ...]
     exit_code: int | None
     duration_s: float
     output_tail: str
@@ -124,12 +126,14 @@ def resolve_command(
     env_source = os.environ if environ is None else environ
     variables = template_variables(runtime, spec)
     try:
-        argv = tuple(render(arg, variables, env_source, strict=strict) for arg in configured.argv)
+        argvs = tuple(
+            tuple(render(arg, variables, env_source, strict=strict) for arg in argv) for argv in configured.argvs
+        )
         cwd = render(configured.cwd, variables, env_source, strict=strict) if configured.cwd else "."
         extra_env = {k: render(v, variables, env_source, strict=strict) for k, v in configured.env.items()}
     except TemplateError as exc:
         raise ActionError(f"action {spec.name!r} on target {settings.target_name!r}: {exc}") from None
-    return ResolvedCommand(argv, settings.rootdir / cwd, extra_env, configured.timeout_s)
+    return ResolvedCommand(argvs, settings.rootdir / cwd, extra_env, configured.timeout_s)
 
 
 def _drain(stream: IO[bytes], log: IO[str], tail: deque[str], mask: Any) -> None:
@@ -152,59 +156,77 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
             continue
 
 
+def _run_one(
+    argv: tuple[str, ...], command: ResolvedCommand, env: dict[str, str], timeout_s: float, log: IO[str], tail: deque[str], mask: Any
+) -> tuple[str, int | None, str]:
+    """Run one argv; its status, exit code and a message."""
+    log.write(f"$ {mask(' '.join(argv))}\n")
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=command.cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own process group: a timeout kills the whole tree
+        )
+    except FileNotFoundError:
+        if not command.cwd.is_dir():
+            return "error", None, f"working directory {command.cwd} does not exist"
+        return "missing_command", None, f"command {argv[0]!r} not found on PATH"
+    except PermissionError:
+        return "missing_command", None, f"command {argv[0]!r} is not executable"
+    assert process.stdout is not None
+    reader = threading.Thread(target=_drain, args=(process.stdout, log, tail, mask), daemon=True)
+    reader.start()
+    status, message, exit_code = "ok", "", None
+    try:
+        exit_code = process.wait(timeout=max(timeout_s, 0.001))
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        status, message = "timeout", f"timed out after {command.timeout_s:g}s; process group killed"
+    except KeyboardInterrupt:
+        _kill_group(process)
+        status, message = "interrupted", "interrupted (Ctrl-C); process group killed"
+    reader.join(timeout=_KILL_GRACE_S)
+    if status == "ok" and exit_code != 0:
+        status, message = "failed", f"exited with code {exit_code}"
+    return status, exit_code, message
+
+
 def execute(runtime: Runtime, spec: ActionSpec, command: ResolvedCommand) -> dict[str, Any]:
-    """Run ``command`` without a shell, under its timeout; a ledger record of what happened."""
+    """Run the action's argvs in order, without a shell, within its timeout.
+
+    The first command that does not succeed ends the action. Returns the ledger fields.
+    """
     masker = runtime.settings.masker
     log_path = runtime.run_dir / "actions" / f"{spec.name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     tail: deque[str] = deque(maxlen=_TAIL_LINES)
     started, clock = utc_now(), time.monotonic()
-    status, exit_code, message = "ok", None, ""
+    deadline = clock + command.timeout_s
     env = {**os.environ, **command.env}
+    status, exit_code, message, executed = "ok", None, "", False
     with log_path.open("w", encoding="utf-8") as log:
-        try:
-            process = subprocess.Popen(
-                list(command.argv),
-                cwd=command.cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # own process group: a timeout kills the whole tree
+        for position, argv in enumerate(command.argvs, start=1):
+            status, exit_code, message = _run_one(
+                argv, command, env, deadline - time.monotonic(), log, tail, masker.mask
             )
-        except FileNotFoundError:
-            status, message = "missing_command", f"command {command.argv[0]!r} not found on PATH"
-        except PermissionError:
-            status, message = "missing_command", f"command {command.argv[0]!r} is not executable"
-        except NotADirectoryError:
-            status, message = "error", f"working directory {command.cwd} does not exist"
-        else:
-            assert process.stdout is not None
-            reader = threading.Thread(target=_drain, args=(process.stdout, log, tail, masker.mask), daemon=True)
-            reader.start()
-            try:
-                exit_code = process.wait(timeout=command.timeout_s)
-            except subprocess.TimeoutExpired:
-                _kill_group(process)
-                status, message = "timeout", f"timed out after {command.timeout_s:g}s; process group killed"
-            except KeyboardInterrupt:
-                _kill_group(process)
-                status, message = "interrupted", "interrupted (Ctrl-C); process group killed"
-            reader.join(timeout=_KILL_GRACE_S)
-            if status == "ok" and exit_code != 0:
-                status, message = "failed", f"exited with code {exit_code}"
-    if not command.cwd.is_dir() and status == "missing_command":
-        status, message = "error", f"working directory {command.cwd} does not exist"
-    output = "".join(tail)[-_TAIL_CHARS:]
+            executed = executed or status not in {"missing_command", "error"}
+            if status != "ok":
+                if len(command.argvs) > 1:
+                    message = f"command {position} of {len(command.argvs)}: {message}"
+                break
     return {
         "status": status,
-        "executed": status not in {"missing_command", "error"},
+        "executed": executed,
         "exit_code": exit_code,
         "message": message,
         "started": started,
         "ended": utc_now(),
         "duration_s": round(time.monotonic() - clock, 3),
-        "output_tail": output,
+        "output_tail": "".join(tail)[-_TAIL_CHARS:],
         "log": str(log_path),
     }
 
@@ -213,7 +235,7 @@ def _result(record: Mapping[str, Any], reused: bool) -> ActionResult:
     return ActionResult(
         name=str(record["action"]),
         status=str(record["status"]),
-        argv=tuple(record.get("argv") or ()),
+        commands=tuple(tuple(argv) for argv in record.get("commands") or ()),
         exit_code=record.get("exit_code"),
         duration_s=float(record.get("duration_s") or 0.0),
         output_tail=str(record.get("output_tail") or ""),
@@ -226,9 +248,9 @@ def _fail(spec: ActionSpec, record: Mapping[str, Any]) -> None:
     __tracebackhide__ = True
     tail = str(record.get("output_tail") or "").rstrip()
     shown = f"\n--- output tail (masked) ---\n{tail}" if tail else ""
+    commands = "".join(f"\n  $ {' '.join(argv)}" for argv in record.get("commands") or [])
     pytest.fail(
-        f"action {spec.name} {record['status']}: {record.get('message', '')}\n"
-        f"argv: {' '.join(record.get('argv') or [])}{shown}",
+        f"action {spec.name} {record['status']}: {record.get('message', '')}{commands}{shown}",
         pytrace=False,
     )
 
@@ -267,8 +289,7 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
         except ActionError as exc:
             record = runtime.ledger.append({**base, "status": "error", "message": str(exc)})
             _fail(spec, record)
-        argv = settings.masker.mask_argv(command.argv)
-        base["argv"] = argv
+        base["commands"] = [settings.masker.mask_argv(argv) for argv in command.argvs]
         base["cwd"] = str(command.cwd)
         base["timeout_s"] = command.timeout_s
         if spec.compensates and not runtime.rollback_selected and spec.compensates not in _attempted(runtime):

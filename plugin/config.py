@@ -12,20 +12,34 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class ActionConfig(_Strict):
-    """How one declared action runs on a target."""
+_Argv = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
-    argv: Annotated[list[str], Field(min_length=1)]
+
+class ActionConfig(_Strict):
+    """How one declared action runs on a target: one argv, or several run in order."""
+
+    argv: _Argv | None = None
+    commands: Annotated[list[_Argv], Field(min_length=1)] | None = None
     timeout_s: Annotated[float, Field(gt=0)] = 600.0
     cwd: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ActionConfig:
+        if (self.argv is None) == (self.commands is None):
+            raise ValueError("give exactly one of argv (one command) or commands (a list of argv lists)")
+        return self
+
+    @property
+    def argvs(self) -> list[list[str]]:
+        return [self.argv] if self.argv is not None else list(self.commands or [])
 
 
 class Thresholds(_Strict):

@@ -18,9 +18,12 @@ def _action_line(runtime: Runtime, spec: ActionSpec) -> str:
         command = resolve_command(runtime, spec, strict=False)
     except ActionError as exc:
         return f"    action {spec.name} ({kind}{extra}): CANNOT RUN: {exc}"
-    argv = shlex.join(runtime.settings.masker.mask_argv(command.argv))
-    where = command.cwd.relative_to(runtime.settings.rootdir) if command.cwd.is_relative_to(runtime.settings.rootdir) else command.cwd
-    return f"    action {spec.name} ({kind}{extra}, timeout {command.timeout_s:g}s, in {where}): {argv}"
+    root = runtime.settings.rootdir
+    where = command.cwd.relative_to(root) if command.cwd.is_relative_to(root) else command.cwd
+    lines = [f"    action {spec.name} ({kind}{extra}, timeout {command.timeout_s:g}s, in {where}):"]
+    for argv in command.argvs:
+        lines.append(f"      $ {shlex.join(runtime.settings.masker.mask_argv(argv))}")
+    return "\n".join(lines)
 
 
 def plan_lines(runtime: Runtime, items: list[pytest.Item]) -> list[str]:

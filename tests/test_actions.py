@@ -112,7 +112,7 @@ def test_action_runs_once_per_run_under_four_workers(project: pytest.Pytester) -
     assert record["status"] == "ok"
     assert record["exit_code"] == 0
     assert record["unit"] == "deploy_staging/migrations"
-    assert {"started", "ended", "duration_s", "output_tail", "actor", "argv"} <= set(record)
+    assert {"started", "ended", "duration_s", "output_tail", "actor", "commands"} <= set(record)
     assert record["actor"]["worker"].startswith("gw")
     assert "doing push" in record["output_tail"]
 

@@ -1,0 +1,79 @@
+"""Helpers for the sandbox's own tests: a free port range and a CLI runner per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+
+from sandbox import Sandbox
+from sandbox.layout import PORT_RANGE_SIZE, PRODUCTION_PORT_SHIFT, REPO_ROOT
+
+STUBS = Path(__file__).parent / "stubs"
+CLI_TIMEOUT = 180.0
+
+
+def _range_is_free(base: int) -> bool:
+    for port in range(base, base + PORT_RANGE_SIZE):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def free_port_base() -> int:
+    """A base whose staging and production ranges are both free right now."""
+    start = 20000 + (os.getpid() % 400) * 20
+    for base in range(start, 40000, 20):
+        if _range_is_free(base) and _range_is_free(base + PRODUCTION_PORT_SHIFT):
+            return base
+    raise RuntimeError("no free port range for the sandbox tests")
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> dict[str, object]:
+        """The JSON line the CLI prints last on stdout."""
+        last = self.stdout.strip().splitlines()[-1]
+        payload = json.loads(last)
+        assert isinstance(payload, dict)
+        return payload
+
+
+@dataclass
+class SandboxHarness:
+    """One isolated sandbox: its own state folder, ports and tools."""
+
+    state_dir: Path
+    port_base: int
+    environ: dict[str, str]
+
+    def cli(self, *args: str, timeout: float = CLI_TIMEOUT) -> CliResult:
+        result = subprocess.run(
+            [sys.executable, "-m", "sandbox", *args],
+            cwd=REPO_ROOT,
+            env=self.environ,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        return CliResult(result.returncode, result.stdout, result.stderr)
+
+    def api(self, env: str = "staging") -> Sandbox:
+        return Sandbox.for_env("production" if env == "production" else "staging", self.environ)
+
+    def use_deno(self, stub: str) -> None:
+        self.environ["SANDBOX_DENO"] = str(STUBS / stub)
