@@ -157,7 +157,14 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
 
 
 def _run_one(
-    argv: tuple[str, ...], command: ResolvedCommand, env: dict[str, str], timeout_s: float, log: IO[str], tail: deque[str], mask: Any
+    argv: tuple[str, ...],
+    *,
+    command: ResolvedCommand,
+    env: dict[str, str],
+    timeout_s: float,
+    log: IO[str],
+    tail: deque[str],
+    mask: Any,
 ) -> tuple[str, int | None, str]:
     """Run one argv; its status, exit code and a message."""
     log.write(f"$ {mask(' '.join(argv))}\n")
@@ -211,7 +218,13 @@ def execute(runtime: Runtime, spec: ActionSpec, command: ResolvedCommand) -> dic
     with log_path.open("w", encoding="utf-8") as log:
         for position, argv in enumerate(command.argvs, start=1):
             status, exit_code, message = _run_one(
-                argv, command, env, deadline - time.monotonic(), log, tail, masker.mask
+                argv,
+                command=command,
+                env=env,
+                timeout_s=deadline - time.monotonic(),
+                log=log,
+                tail=tail,
+                mask=masker.mask,
             )
             executed = executed or status not in {"missing_command", "error"}
             if status != "ok":
@@ -313,11 +326,7 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
 
 
 def _attempted(runtime: Runtime) -> set[str]:
-    return {
-        str(r["action"])
-        for r in runtime.ledger.records()
-        if r.get("kind") == "action" and r.get("executed")
-    }
+    return {str(r["action"]) for r in runtime.ledger.records() if r.get("kind") == "action" and r.get("executed")}
 
 
 def _refusal(runtime: Runtime, spec: ActionSpec) -> str | None:

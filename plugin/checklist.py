@@ -71,9 +71,7 @@ def load_checklist(path: Path) -> Checklist:
     try:
         model = _FileModel.model_validate(raw)
     except ValidationError as exc:
-        problems = [
-            f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        ]
+        problems = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
         raise ChecklistError(f"{path}: invalid checklist:\n" + "\n".join(problems)) from None
     if model.schema_ != 1:
         raise ChecklistError(f"{path}: schema {model.schema_} is not supported (expected 1)")
@@ -101,15 +99,9 @@ def load_checklist(path: Path) -> Checklist:
     return Checklist(path=path, items=items)
 
 
-def uncovered(
-    checklist: Checklist, covered_ids: Iterable[str], selections: Iterable[str]
-) -> list[ChecklistItem]:
+def uncovered(checklist: Checklist, covered_ids: Iterable[str], selections: Iterable[str]) -> list[ChecklistItem]:
     """Items that apply to any of ``selections`` and no selected test covers, in unit order."""
     wanted = set(selections) & set(SELECTION_MARKERS)
     covered = set(covered_ids)
-    missing = [
-        item
-        for item in checklist.items.values()
-        if item.environments & wanted and item.id not in covered
-    ]
+    missing = [item for item in checklist.items.values() if item.environments & wanted and item.id not in covered]
     return sorted(missing, key=lambda i: (i.unit.rank, i.id))

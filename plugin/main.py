@@ -81,7 +81,7 @@ class ReleaseGate:
         if runtime.is_worker:
             return
         if config.pluginmanager.has_plugin("dsession"):
-            from plugin.xdist_support import XdistController
+            from plugin.xdist_support import XdistController  # noqa: PLC0415 - xdist is optional
 
             self.controller = XdistController(runtime, session)
             config.pluginmanager.register(self.controller, "release-gate-xdist")
@@ -215,11 +215,11 @@ class ReleaseGate:
             return
         if self.controller is None and runtime.current_unit is not None:
             finish_unit(runtime, runtime.current_unit)
-        if self.controller is not None:
-            unit_of = self._unit_of
-        else:
-            units = {item.nodeid: item.stash[MARKS_KEY].unit for item in session.items if MARKS_KEY in item.stash}
-            unit_of = units.get
+        units = {item.nodeid: item.stash[MARKS_KEY].unit for item in session.items if MARKS_KEY in item.stash}
+
+        def unit_of(nodeid: str) -> Unit | None:
+            return self._unit_of(nodeid) if self.controller is not None else units.get(nodeid)
+
         settings = runtime.settings
         covered = runtime.extra.get("covered_selected", set())
         missing_items = uncovered(settings.checklist, covered, settings.selections) if settings.checklist else []

@@ -33,9 +33,7 @@ class Masker:
     secrets: tuple[str, ...] = ()
 
     @classmethod
-    def from_environment(
-        cls, secret_names: Iterable[str] = (), environ: Mapping[str, str] | None = None
-    ) -> Masker:
+    def from_environment(cls, secret_names: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> Masker:
         env = os.environ if environ is None else environ
         names = set(secret_names) | {name for name in env if SECRET_NAME.search(name)}
         values = {env[name] for name in names if len(env.get(name, "")) >= _MIN_SECRET_LEN}

@@ -123,9 +123,7 @@ def order(config: pytest.Config, runtime: Runtime, session: pytest.Session, item
     gate = [item for item in items if MARKS_KEY in item.stash]
     suites = runtime.settings.suites
     missing = [
-        item.nodeid
-        for item in items
-        if MARKS_KEY not in item.stash and (gate or (suites and _in_suites(item, suites)))
+        item.nodeid for item in items if MARKS_KEY not in item.stash and (gate or (suites and _in_suites(item, suites)))
     ]
     if missing:
         raise pytest.UsageError(
@@ -157,7 +155,9 @@ def _check_actions(runtime: Runtime, items: list[pytest.Item]) -> None:
             except ActionError as exc:
                 problems[name] = f"{exc} (used by {item.nodeid})"
     if problems:
-        raise pytest.UsageError("release gate: actions cannot run on this target:\n" + _listing(list(problems.values())))
+        raise pytest.UsageError(
+            "release gate: actions cannot run on this target:\n" + _listing(list(problems.values()))
+        )
 
 
 def _with_barriers(session: pytest.Session, items: list[pytest.Item]) -> list[pytest.Item]:

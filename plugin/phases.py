@@ -81,14 +81,9 @@ def resolve_unit(phase: str, step: str | None) -> Unit:
     """The unit for a phase and step, or :class:`ValueError` saying what is valid."""
     spec = PHASE_BY_NAME.get(phase)
     if spec is None:
-        raise ValueError(
-            f"unknown phase {phase!r}; valid phases in order:\n{describe_catalogue()}"
-        )
+        raise ValueError(f"unknown phase {phase!r}; valid phases in order:\n{describe_catalogue()}")
     if step is None and spec.steps:
-        raise ValueError(
-            f"phase {phase!r} has steps, so a step is required; valid steps: "
-            f"{', '.join(spec.steps)}"
-        )
+        raise ValueError(f"phase {phase!r} has steps, so a step is required; valid steps: {', '.join(spec.steps)}")
     if step is not None and step not in spec.steps:
         valid = ", ".join(spec.steps) if spec.steps else "none (this phase has no steps)"
         raise ValueError(f"unknown step {step!r} for phase {phase!r}; valid steps: {valid}")

@@ -186,7 +186,8 @@ class PhaseBarrierScheduling:
         if self._fallback is not None:
             self._fallback.mark_test_pending(item)
             return
-        assert self.collection is not None and self.wave is not None
+        assert self.collection is not None
+        assert self.wave is not None
         index = self.collection.index(item)
         self.wave.pending.insert(0, index)
         self.wave.remaining.add(index)

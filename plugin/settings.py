@@ -58,7 +58,9 @@ def add_options(parser: pytest.Parser) -> None:
     parser.addini("release_version", default="", help="default for --release-version (empty: derived)")
     parser.addini("release_config", default="", help="path of release.toml (empty: <rootdir>/release.toml if present)")
     parser.addini(
-        "release_checklist", default="", help="path of the runbook checklist (empty: <rootdir>/checks/runbook.toml if present)"
+        "release_checklist",
+        default="",
+        help="path of the runbook checklist (empty: <rootdir>/checks/runbook.toml if present)",
     )
     parser.addini("release_state_dir", default=".release-gate", help="where run ledgers and gate state are kept")
     parser.addini(
@@ -126,9 +128,7 @@ def _git_version(rootdir: Path) -> str | None:
     return tag if done.returncode == 0 and tag else None
 
 
-def _resolve_version(
-    config: pytest.Config, rootdir: Path, target: TargetConfig | None
-) -> tuple[str | None, str]:
+def _resolve_version(config: pytest.Config, rootdir: Path, target: TargetConfig | None) -> tuple[str | None, str]:
     value, source = _option_or_ini(config, "release_version")
     version = str(value or "")
     if not version and target is not None and target.version_file:
@@ -162,7 +162,9 @@ def _resolve_env(config: pytest.Config, selections: frozenset[str]) -> str | Non
         if "staging" in selections:
             env = "staging"
     if env == "production" and "staging" in selections:
-        raise pytest.UsageError("-m staging cannot act on production; drop --release-env production or select -m production")
+        raise pytest.UsageError(
+            "-m staging cannot act on production; drop --release-env production or select -m production"
+        )
     return env
 
 

@@ -30,10 +30,10 @@ def render(
         raise TemplateError(f"template variables nest deeper than {_MAX_DEPTH}: {text!r}")
 
     def fill(match: re.Match[str]) -> str:
-        token = match.group(0)
-        if token == "{{":
+        found = match.group(0)
+        if found == "{{":
             return "{"
-        if token == "}}":
+        if found == "}}":
             return "}"
         env_name = match.group("env")
         if env_name is not None:

@@ -102,7 +102,7 @@ def _first_blocking(tally: Tally, rollback: bool) -> tuple[Unit, str, str] | Non
     return None
 
 
-def decide(evidence: Evidence) -> Verdict:
+def decide(evidence: Evidence) -> Verdict:  # noqa: PLR0911 - one return per reason to block
     """PASSED only when everything that should have happened did, and nothing blocked."""
     tally = evidence.tally
     if evidence.interrupted:
@@ -118,14 +118,12 @@ def decide(evidence: Evidence) -> Verdict:
         return Verdict(False, "collection", "no gate tests were selected")
     missing = [nodeid for nodeid in evidence.expected if nodeid not in tally.finished]
     if missing:
-        unit = evidence.unit_of(missing[0])
-        where = unit.label if unit else "unknown"
+        missing_unit = evidence.unit_of(missing[0])
+        where = missing_unit.label if missing_unit else "unknown"
         return Verdict(False, where, f"{len(missing)} tests without a result, first {missing[0]}")
     if evidence.uncovered:
         first = evidence.uncovered[0]
-        return Verdict(
-            False, first.unit.label, f"checklist incomplete: {len(evidence.uncovered)} items without a test"
-        )
+        return Verdict(False, first.unit.label, f"checklist incomplete: {len(evidence.uncovered)} items without a test")
     if evidence.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         return Verdict(False, "session", f"pytest exit status {int(evidence.exitstatus)}")
     if evidence.exitstatus == pytest.ExitCode.TESTS_FAILED and not any(

@@ -32,6 +32,7 @@ class XdistController:
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> PhaseBarrierScheduling:
         dsession = config.pluginmanager.get_plugin("dsession")
+        assert dsession is not None, "the scheduler hook is only called by xdist's DSession"
 
         def default_scheduler() -> Any:
             return dsession.pytest_xdist_make_scheduler(config=config, log=log)

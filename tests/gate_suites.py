@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-TRACE_HOOKS = '''
+TRACE_HOOKS = """
 import json, os, time
 import pytest
 
@@ -23,10 +25,10 @@ def pytest_runtest_call(item):
         if path:
             with open(path, "a") as f:
                 f.write(json.dumps({"ev": "end", "id": item.nodeid, "t": time.time(), "w": worker}) + "\\n")
-'''
+"""
 
 
-def unit_suite(units: list[tuple[str, str | None]], per_unit: int, sleep_s: float = 0.0) -> str:
+def unit_suite(units: Sequence[tuple[str, str | None]], per_unit: int, sleep_s: float = 0.0) -> str:
     """A test module with ``per_unit`` tests in each unit; ``GATE_FAIL=<test name>`` fails one."""
     lines = ["import os, time", "import pytest", ""]
     for u_index, (phase, step) in enumerate(units):
@@ -58,4 +60,4 @@ def barrier_violations(events: list[dict[str, Any]], unit_of: dict[str, int]) ->
         else:
             ends[unit] = max(ends.get(unit, event["t"]), event["t"])
     ranks = sorted(starts)
-    return [f"unit {b} started before unit {a} ended" for a, b in zip(ranks, ranks[1:]) if ends[a] > starts[b]]
+    return [f"unit {b} started before unit {a} ended" for a, b in pairwise(ranks) if ends[a] > starts[b]]

@@ -233,7 +233,10 @@ def test_failure_after_a_deploy_triggers_the_rollback_units(project: pytest.Pyte
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, failed=1, skipped=1)
     result.stdout.fnmatch_lines(
-        ["*rollback: completed*", "*RELEASE GATE: BLOCKED at verify_staging/checks (failed: test_release.py::test_smoke)*"]
+        [
+            "*rollback: completed*",
+            "*RELEASE GATE: BLOCKED at verify_staging/checks (failed: test_release.py::test_smoke)*",
+        ]
     )
     assert _calls(project) == ["push", "undo"]
 

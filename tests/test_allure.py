@@ -60,7 +60,9 @@ def test_every_gate_test_has_a_labelled_result(pytester: pytest.Pytester, worker
     results = _results(results_dir)
     names = sorted(r["name"] for r in results)
     assert names == sorted(
-        ["test_changelog", "test_perf"] + [f"test_push[{n}]" for n in range(3)] + [f"test_functions[{n}]" for n in range(3)]
+        ["test_changelog", "test_perf"]
+        + [f"test_push[{n}]" for n in range(3)]
+        + [f"test_functions[{n}]" for n in range(3)]
     )
     assert not any("barrier" in r["fullName"] for r in results)
     by_name = {r["name"]: r for r in results}

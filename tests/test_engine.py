@@ -84,7 +84,10 @@ def test_tests_run_in_phase_and_step_order(pytester: pytest.Pytester) -> None:
     ("marker", "expected"),
     [
         ('phase("nope")', "*unknown phase 'nope'; valid phases in order:*"),
-        ('phase("deploy_staging", "bogus")', "*unknown step 'bogus' for phase 'deploy_staging'; valid steps: migrations, functions, agents, web*"),
+        (
+            'phase("deploy_staging", "bogus")',
+            "*unknown step 'bogus' for phase 'deploy_staging'; valid steps: migrations, functions, agents, web*",
+        ),
         ('phase("deploy_staging")', "*phase 'deploy_staging' has steps, so a step is required*"),
         ("phase()", "*bad @pytest.mark.phase(...)*"),
         ('phase("pre_release", "review", "extra")', "*bad @pytest.mark.phase(...)*"),
@@ -118,7 +121,13 @@ def test_gate_test_without_phase_is_a_usage_error(pytester: pytest.Pytester) -> 
     )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*gate tests need @pytest.mark.phase*", "*test_mixed.py::test_forgot*", "*valid phases in order: pre_release, validate*"])
+    result.stderr.fnmatch_lines(
+        [
+            "*gate tests need @pytest.mark.phase*",
+            "*test_mixed.py::test_forgot*",
+            "*valid phases in order: pre_release, validate*",
+        ]
+    )
 
 
 def test_suite_folders_require_phase_even_alone(pytester: pytest.Pytester) -> None:
@@ -193,7 +202,8 @@ def test_blocking_failure_skips_later_units_without_their_fixtures(pytester: pyt
     result.stdout.fnmatch_lines(
         [
             "*RELEASE GATE: BLOCKED at validate/pipeline (failed: test_gate.py::test_lint)*",
-            "*SKIPPED ?2?*release gate closed: blocking failure in validate/pipeline (failed: test_gate.py::test_lint)*",
+            "*SKIPPED ?2?*release gate closed: blocking failure in validate/pipeline"
+            " (failed: test_gate.py::test_lint)*",
         ]
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED
@@ -285,7 +295,9 @@ def test_uncovered_checklist_items_block_the_selected_environment(pytester: pyte
 
 
 def test_production_must_be_named(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile(test_x="import pytest\n@pytest.mark.phase('rollout', 'internal')\n@pytest.mark.production\ndef test_x(): pass\n")
+    pytester.makepyfile(
+        test_x="import pytest\n@pytest.mark.phase('rollout', 'internal')\n@pytest.mark.production\ndef test_x(): pass\n"
+    )
     result = pytester.runpytest("-m", "production")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*production is never implied: name it with --release-env production*"])
@@ -306,7 +318,10 @@ def test_bad_release_version_is_a_usage_error(pytester: pytest.Pytester) -> None
         ("[targets.sandbox\n", "*release.toml: not valid TOML*"),
         ("[targets.sandbox]\nauto_rollbak = true\n", "*targets.sandbox.auto_rollbak: Extra inputs are not permitted*"),
         ("[targets.sandbox.actions.x]\nargv = 'echo hi'\n", "*targets.sandbox.actions.x.argv*"),
-        ("[targets.sandbox.thresholds]\ncoverage_min_percent = 180\n", "*targets.sandbox.thresholds.coverage_min_percent*"),
+        (
+            "[targets.sandbox.thresholds]\ncoverage_min_percent = 180\n",
+            "*targets.sandbox.thresholds.coverage_min_percent*",
+        ),
     ],
 )
 def test_malformed_release_toml_is_a_usage_error(pytester: pytest.Pytester, toml: str, expected: str) -> None:
@@ -340,11 +355,16 @@ timeout_s = 900
 """
 
 
-def test_plan_prints_units_tests_and_argv_and_runs_nothing(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plan_prints_units_tests_and_argv_and_runs_nothing(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DEPLOY_TOKEN", "tok-very-secret")
     monkeypatch.delenv("REAL_PROJECT_REF", raising=False)
     pytester.makefile(".toml", release=PLAN_PROJECT_TOML)
-    pytester.makeconftest("from plugin import release_action\ndb_push = release_action('db_push', phase='deploy_staging', step='migrations')\n")
+    pytester.makeconftest(
+        "from plugin import release_action\n"
+        "db_push = release_action('db_push', phase='deploy_staging', step='migrations')\n"
+    )
     pytester.makepyfile(
         test_plan="""
         import pytest
@@ -376,12 +396,19 @@ def test_plan_prints_units_tests_and_argv_and_runs_nothing(pytester: pytest.Pyte
         ]
     )
     assert "tok-very-secret" not in result.stdout.str()
-    assert not (pytester.path / ".release-gate").exists() or not list((pytester.path / ".release-gate").rglob("ledger.jsonl"))
+    assert not (pytester.path / ".release-gate").exists() or not list(
+        (pytester.path / ".release-gate").rglob("ledger.jsonl")
+    )
 
 
 def test_actions_without_a_target_are_a_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makeconftest("from plugin import release_action\ndb_push = release_action('db_push', phase='deploy_staging', step='migrations')\n")
-    pytester.makepyfile(test_x="import pytest\n@pytest.mark.phase('deploy_staging', 'migrations')\ndef test_x(db_push): pass\n")
+    pytester.makeconftest(
+        "from plugin import release_action\n"
+        "db_push = release_action('db_push', phase='deploy_staging', step='migrations')\n"
+    )
+    pytester.makepyfile(
+        test_x="import pytest\n@pytest.mark.phase('deploy_staging', 'migrations')\ndef test_x(db_push): pass\n"
+    )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*action 'db_push' needs a target, and there is no*release.toml*"])
@@ -401,7 +428,9 @@ def test_plain_project_without_files_still_gets_the_gate(pytester: pytest.Pytest
     )
     result = pytester.runpytest("-v")
     result.assert_outcomes(failed=1, skipped=1)
-    result.stdout.fnmatch_lines(["*test_a FAILED*", "*test_b SKIPPED*", "*RELEASE GATE: BLOCKED at pre_release/review*"])
+    result.stdout.fnmatch_lines(
+        ["*test_a FAILED*", "*test_b SKIPPED*", "*RELEASE GATE: BLOCKED at pre_release/review*"]
+    )
 
 
 def test_verdict_record_is_written(pytester: pytest.Pytester) -> None:
@@ -414,14 +443,21 @@ def test_verdict_record_is_written(pytester: pytest.Pytester) -> None:
 
 
 def test_header_shows_target_version_environment_workers_thresholds(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", release="[targets.sandbox]\nversion_file = 'VERSION'\n[targets.sandbox.thresholds]\ncanary_window_s = 20\n")
+    pytester.makefile(
+        ".toml",
+        release="[targets.sandbox]\nversion_file = 'VERSION'\n[targets.sandbox.thresholds]\ncanary_window_s = 20\n",
+    )
     Path(pytester.path / "VERSION").write_text("v1.4.0\n")
-    pytester.makepyfile(test_x="import pytest\n@pytest.mark.phase('pre_release', 'review')\n@pytest.mark.staging\ndef test_x(): pass\n")
+    pytester.makepyfile(
+        test_x="import pytest\n@pytest.mark.phase('pre_release', 'review')\n@pytest.mark.staging\ndef test_x(): pass\n"
+    )
     result = pytester.runpytest("-m", "staging")
     result.stdout.fnmatch_lines(
         [
-            "release gate: target sandbox (from release.toml), environment staging, version v1.4.0 (*VERSION), dry run no",
+            "release gate: target sandbox (from release.toml), environment staging,"
+            " version v1.4.0 (*VERSION), dry run no",
             "release gate: workers serial; run *",
-            "release gate: thresholds coverage>=80%, error rate<=1.00%, p95<=350ms, guardrail breaches<=0.10%, payments success>=99.00%, canary window 20s*",
+            "release gate: thresholds coverage>=80%, error rate<=1.00%, p95<=350ms, guardrail breaches<=0.10%,"
+            " payments success>=99.00%, canary window 20s*",
         ]
     )

@@ -10,7 +10,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from sandbox import Sandbox
 from sandbox.layout import PORT_RANGE_SIZE, PRODUCTION_PORT_SHIFT, REPO_ROOT
 

@@ -3,5 +3,5 @@
 
 import sys
 
-print("error: Module not found \"file:///functions/menu/index.ts\" (fake crash for the sandbox tests)", file=sys.stderr)
+print('error: Module not found "file:///functions/menu/index.ts" (fake crash for the sandbox tests)', file=sys.stderr)
 sys.exit(3)
