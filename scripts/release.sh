@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The staging release against the embedded sandbox: set up, run the gate, show the verdict
+# and where the report is. Extra arguments go to pytest (e.g. -n 2, --release-dry-run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+results=artifacts/allure-results
+rm -rf "$results"
+set +e
+.venv/bin/python -m pytest -m staging -p no:cacheprovider --alluredir "$results" "$@"
+status=$?
+set -e
+echo
+echo "release: Allure results in $results; run ledger and verdict under .release-gate/runs/ (newest last)"
+if [ "$status" -eq 5 ]; then
+    echo "release: no gate tests were selected; that is not a release" >&2
+    exit 1
+fi
+exit "$status"
