@@ -7,35 +7,12 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 from plugin.markers import SELECTION_MARKERS
 from plugin.phases import Unit, resolve_unit
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
-Selection = Literal["local", "ci", "staging", "production", "rollback"]
-
-
-class _ItemModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    id: str
-    phase: str
-    step: str | None = None
-    environments: list[Selection] = Field(min_length=1)
-    section: str
-    text: str = Field(min_length=1)
-    command: str | None = None
-    threshold: str | None = None
-
-
-class _FileModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    schema_: int = Field(alias="schema")
-    item: list[_ItemModel]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +39,11 @@ class ChecklistError(Exception):
 
 
 def load_checklist(path: Path) -> Checklist:
+    """Read and validate the checklist. Raises :class:`ChecklistError` naming file and entry."""
+    from pydantic import ValidationError  # noqa: PLC0415 - pydantic only when there is a file
+
+    from plugin.checklist_schema import ChecklistFile  # noqa: PLC0415 - same reason
+
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -69,7 +51,7 @@ def load_checklist(path: Path) -> Checklist:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ChecklistError(f"{path}: not valid TOML: {exc}") from None
     try:
-        model = _FileModel.model_validate(raw)
+        model = ChecklistFile.model_validate(raw)
     except ValidationError as exc:
         problems = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
         raise ChecklistError(f"{path}: invalid checklist:\n" + "\n".join(problems)) from None

@@ -95,7 +95,7 @@ class GateFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._mtime_ns = -1
+        self._seen: tuple[int, int, int] | None = None
         self._cached = GateState()
 
     def write(self, state: GateState) -> None:
@@ -107,19 +107,24 @@ class GateFile:
     def read(self) -> GateState:
         """The current state; a missing file is an open gate, an unreadable one is closed."""
         try:
-            mtime_ns = self.path.stat().st_mtime_ns
+            stat = self.path.stat()
         except FileNotFoundError:
             return GateState()
-        if mtime_ns != self._mtime_ns:
+        # Every write replaces the file, so the inode changes even within one mtime tick.
+        seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        if seen != self._seen:
             try:
-                self._cached = GateState.from_json(json.loads(self.path.read_text(encoding="utf-8")))
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                if not isinstance(data, dict):
+                    raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+                self._cached = GateState.from_json(data)
             except (OSError, ValueError, TypeError) as exc:
                 # Fail closed: a gate whose state cannot be read lets nothing else run.
                 self._cached = GateState(
                     closed_by=Closure("(gate state)", str(self.path), f"unreadable: {exc}"),
                     rollback_reason="the gate state file is unreadable",
                 )
-            self._mtime_ns = mtime_ns
+            self._seen = seen
         return self._cached
 
 

@@ -211,7 +211,9 @@ class ReleaseGate:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         runtime = self.runtime
-        if runtime.is_worker or runtime.settings.plan or not self._gate_requested():
+        if runtime.is_worker or runtime.settings.plan or self.config.option.collectonly:
+            return  # nothing ran, so there is nothing to judge
+        if not self._gate_requested():
             return
         if self.controller is None and runtime.current_unit is not None:
             finish_unit(runtime, runtime.current_unit)

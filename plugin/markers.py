@@ -62,39 +62,50 @@ class MarkerError(Exception):
     """A marker on a test is missing or malformed; the message names the test."""
 
 
-def parse_gate_marks(item: pytest.Item, phase_mark: pytest.Mark) -> GateMarks:
-    """Parse the markers of a test that carries ``phase``."""
+def parse_gate_marks(item: pytest.Item, marks: list[pytest.Mark]) -> GateMarks | None:
+    """Parse the markers of one test, closest first; None when it carries no ``phase``.
+
+    ``marks`` is ``list(item.iter_markers())``: one walk of the node chain serves every
+    marker, which matters for suites of tens of thousands of tests.
+    """
     nodeid = item.nodeid
+    phase_mark = advisory_mark = None
+    ids: list[str] = []
+    selections: set[str] = set()
+    for mark in marks:
+        name = mark.name
+        if name == "phase":
+            phase_mark = phase_mark or mark
+        elif name == "checklist":
+            try:
+                item_id = _checklist_args(*mark.args, **mark.kwargs)
+            except TypeError as exc:
+                raise MarkerError(f"{nodeid}: bad @pytest.mark.checklist(...): {exc}") from None
+            if not isinstance(item_id, str):
+                raise MarkerError(f"{nodeid}: checklist ids are strings, got {item_id!r}")
+            if item_id not in ids:
+                ids.append(item_id)
+        elif name == "advisory":
+            advisory_mark = advisory_mark or mark
+        elif name in SELECTION_MARKERS:
+            selections.add(name)
+    if phase_mark is None:
+        return None
     try:
-        name, step = _phase_args(*phase_mark.args, **phase_mark.kwargs)
+        phase, step = _phase_args(*phase_mark.args, **phase_mark.kwargs)
     except TypeError as exc:
         raise MarkerError(f"{nodeid}: bad @pytest.mark.phase(...): {exc}") from None
-    if not isinstance(name, str) or not (step is None or isinstance(step, str)):
-        raise MarkerError(f"{nodeid}: @pytest.mark.phase takes strings, got {name!r}, {step!r}")
+    if not isinstance(phase, str) or not (step is None or isinstance(step, str)):
+        raise MarkerError(f"{nodeid}: @pytest.mark.phase takes strings, got {phase!r}, {step!r}")
     try:
-        unit = resolve_unit(name, step)
+        unit = resolve_unit(phase, step)
     except ValueError as exc:
         raise MarkerError(f"{nodeid}: {exc}") from None
-    ids: list[str] = []
-    for mark in item.iter_markers("checklist"):
-        try:
-            item_id = _checklist_args(*mark.args, **mark.kwargs)
-        except TypeError as exc:
-            raise MarkerError(f"{nodeid}: bad @pytest.mark.checklist(...): {exc}") from None
-        if not isinstance(item_id, str):
-            raise MarkerError(f"{nodeid}: checklist ids are strings, got {item_id!r}")
-        if item_id not in ids:
-            ids.append(item_id)
-    advisory_mark = item.get_closest_marker("advisory")
     if advisory_mark is not None:
         try:
             _advisory_args(*advisory_mark.args, **advisory_mark.kwargs)
         except TypeError as exc:
             raise MarkerError(f"{nodeid}: bad @pytest.mark.advisory(...): {exc}") from None
-    selections = frozenset(n for n in SELECTION_MARKERS if item.get_closest_marker(n) is not None)
     return GateMarks(
-        unit=unit,
-        checklist=tuple(ids),
-        advisory=advisory_mark is not None,
-        selections=selections,
+        unit=unit, checklist=tuple(ids), advisory=advisory_mark is not None, selections=frozenset(selections)
     )

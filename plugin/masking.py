@@ -17,7 +17,7 @@ from typing import Final
 MASK: Final = "***"
 # Environment variable names that hold secrets whatever the configuration says.
 SECRET_NAME = re.compile(r"(TOKEN|SECRET|PASSWORD|PASSWD|PASSPHRASE|PRIVATE|API_?KEY|DSN|CREDENTIAL)", re.I)
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@/\s]+)@", re.I)
 _TOKEN_SHAPES = re.compile(
     r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|xox[abposr]-[A-Za-z0-9-]{10,}"
     r"|sbp_[A-Za-z0-9]{20,}|sk_(?:live|test)_[A-Za-z0-9]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})\b"
@@ -45,12 +45,35 @@ class Masker:
         return Masker(tuple(sorted(merged, key=len, reverse=True)))
 
     def mask(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        text = self._mask_known(text)
         text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
         text = _TOKEN_SHAPES.sub(MASK, text)
         return _BEARER.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+    def _mask_known(self, text: str) -> str:
+        """Mask every occurrence of every secret; overlapping ones are masked as one span."""
+        spans: list[tuple[int, int]] = []
+        for secret in self.secrets:
+            start = text.find(secret)
+            while start != -1:
+                spans.append((start, start + len(secret)))
+                start = text.find(secret, start + 1)
+        if not spans:
+            return text
+        spans.sort()
+        merged = [spans[0]]
+        for start, end in spans[1:]:
+            last_start, last_end = merged[-1]
+            if start <= last_end:
+                merged[-1] = (last_start, max(last_end, end))
+            else:
+                merged.append((start, end))
+        pieces, cursor = [], 0
+        for start, end in merged:
+            pieces += [text[cursor:start], MASK]
+            cursor = end
+        pieces.append(text[cursor:])
+        return "".join(pieces)
 
     def mask_argv(self, argv: Iterable[str]) -> list[str]:
         return [self.mask(arg) for arg in argv]

@@ -71,14 +71,14 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
     allure_on = bool(config.getoption("allure_report_dir", None))
     covered: set[str] = set()
     for item in items:
-        phase_mark = item.get_closest_marker("phase")
-        if phase_mark is None:
-            continue
         try:
-            marks = parse_gate_marks(item, phase_mark)
+            parsed = parse_gate_marks(item, list(item.iter_markers()))
         except MarkerError as exc:
             problems.append(str(exc))
             continue
+        if parsed is None:
+            continue
+        marks = parsed
         problem = _checklist_problem(runtime, item, marks)
         if problem is not None:
             problems.append(problem)

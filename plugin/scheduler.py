@@ -158,17 +158,22 @@ class PhaseBarrierScheduling:
             return self._fallback.remove_node(node)  # type: ignore[no-any-return]
         pending = self.node2pending.pop(node)
         self.node2collection.pop(node, None)
-        real = [index for index in pending if index in self.plan.real]
-        if not real or self.collection is None:
+        if not pending or self.collection is None:
             return None
-        crashed, requeue = real[0], real[1:]
+        # The worker runs its queue in order: the first item is the one it died on.
+        crashed = pending[0]
+        requeue = [index for index in pending[1:] if index in self.plan.real]
         wave = self.wave
         if wave is not None:
             wave.remaining.discard(crashed)
             wave.pending[:0] = requeue
-        self.decider.record_crash(UNITS[self.plan.rank_of[crashed]], self.collection[crashed])
-        for other in self.nodes:
-            self._fill(other)
+        if crashed in self.plan.real:
+            unit = UNITS[self.plan.rank_of[crashed]]
+        else:
+            # Dying on a no-op barrier item blames no test, but still fails closed.
+            unit = (wave.units[-1] if wave is not None else self.plan.units[-1]).unit
+        self.decider.record_crash(unit, self.collection[crashed])
+        self._distribute()
         self._maybe_advance()
         return self.collection[crashed]
 
@@ -180,6 +185,7 @@ class PhaseBarrierScheduling:
         if self.wave is not None:
             self.wave.remaining.discard(item_index)
         self._fill(node)
+        self._distribute()
         self._maybe_advance()
 
     def mark_test_pending(self, item: str) -> None:
@@ -191,8 +197,7 @@ class PhaseBarrierScheduling:
         index = self.collection.index(item)
         self.wave.pending.insert(0, index)
         self.wave.remaining.add(index)
-        for node in self.nodes:
-            self._fill(node)
+        self._distribute()
 
     def remove_pending_tests_from_node(self, node: Any, indices: Sequence[int]) -> None:
         if self._fallback is not None:
@@ -209,8 +214,7 @@ class PhaseBarrierScheduling:
             # A replacement worker finished collecting: give it work.
             if self._on_planned is not None:
                 self._on_planned(len(self.plan.real))
-            for node in self.nodes:
-                self._fill(node)
+            self._distribute()
             return
         collections = list(self.node2collection.values())
         first = collections[0]
@@ -272,8 +276,16 @@ class PhaseBarrierScheduling:
                 works.append(self.queue.pop(0))
         pending = [index for work in works for index in work.tests]
         self.wave = _Wave(works, list(pending), set(pending), None if skipping else LOOKAHEAD, works[-1].barrier)
-        for node in self.nodes:
-            self._fill(node)
+        if skipping:
+            # Tests that will only be skipped need no pacing: hand them all out now.
+            live = [node for node in self.node2pending if not node.shutting_down]
+            for position, node in enumerate(live):
+                batch = pending[position :: len(live)]
+                if batch:
+                    self._send(node, batch)
+            if live:
+                self.wave.pending.clear()
+        self._distribute()
         self._maybe_advance()
 
     def _real_queued(self, node: Any) -> int:
@@ -284,23 +296,26 @@ class PhaseBarrierScheduling:
         node.send_runtest_some(indices)
 
     def _fill(self, node: Any) -> None:
+        """Give ``node`` work of the current wave, up to the wave's cap."""
         wave = self.wave
-        if wave is None or node not in self.node2pending or node.shutting_down:
+        if wave is None or not wave.pending or node not in self.node2pending or node.shutting_down:
             return
-        if wave.pending:
-            if wave.cap is None:
-                share = -(-len(wave.pending) // max(1, len(self.node2pending)))
-                batch, wave.pending[:] = wave.pending[:share], wave.pending[share:]
-                self._send(node, batch)
-            else:
-                free = wave.cap - self._real_queued(node)
-                if free > 0:
-                    batch, wave.pending[:] = wave.pending[:free], wave.pending[free:]
-                    self._send(node, batch)
-        queue = self.node2pending[node]
-        if not wave.pending and self.queue and queue and queue[-1] in self.plan.real:
-            # Release the worker's last real test without starting the next unit.
-            self._send(node, [wave.barrier])
+        free = len(wave.pending) if wave.cap is None else wave.cap - self._real_queued(node)
+        if free > 0:
+            batch, wave.pending[:] = wave.pending[:free], wave.pending[free:]
+            self._send(node, batch)
+
+    def _distribute(self) -> None:
+        """Fill every worker, then release every tail once nothing is left to hand out."""
+        for node in list(self.node2pending):
+            self._fill(node)
+        wave = self.wave
+        if wave is None or wave.pending or not self.queue:
+            return
+        for node, queue in self.node2pending.items():
+            if queue and queue[-1] in self.plan.real and not node.shutting_down:
+                # Release the worker's last real test without starting the next unit.
+                self._send(node, [wave.barrier])
 
     def _maybe_advance(self) -> None:
         wave = self.wave

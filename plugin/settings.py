@@ -11,14 +11,18 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import pytest
 
-from plugin.checklist import Checklist, ChecklistError, load_checklist
-from plugin.config import ConfigError, ReleaseConfig, TargetConfig, load_release_config, target_or_error
 from plugin.markers import SELECTION_MARKERS
 from plugin.masking import Masker
+
+if TYPE_CHECKING:
+    # The validating loaders (pydantic) are imported only when there is a file to load,
+    # so a project without release.toml or checklist does not pay for them.
+    from plugin.checklist import Checklist
+    from plugin.config import ReleaseConfig, TargetConfig
 
 ENVIRONMENTS: Final = ("staging", "production")
 VERSION_PATTERN: Final = re.compile(r"^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$")
@@ -88,13 +92,55 @@ class Settings:
 
 
 def selections_from_markexpr(markexpr: str) -> frozenset[str]:
-    """Selection markers a ``-m`` expression asks for (not those it negates)."""
-    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_]*|[()]", markexpr)
+    """Selection markers a ``-m`` expression asks for: those it names without negating.
+
+    Each name's polarity is followed through ``not`` and parentheses, so
+    ``not (staging or production)`` selects neither, and ``staging and not rollback``
+    selects staging. A malformed expression selects nothing here (pytest reports it).
+    """
+    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_.-]*|[()]", markexpr)
     chosen: set[str] = set()
-    for index, token in enumerate(tokens):
-        negated = index > 0 and tokens[index - 1] == "not"
-        if token in SELECTION_MARKERS and not negated:
+    position = 0
+
+    def peek() -> str | None:
+        return tokens[position] if position < len(tokens) else None
+
+    def take() -> str:
+        nonlocal position
+        position += 1
+        return tokens[position - 1]
+
+    def disjunction(positive: bool) -> None:
+        conjunction(positive)
+        while peek() == "or":
+            take()
+            conjunction(positive)
+
+    def conjunction(positive: bool) -> None:
+        negation(positive)
+        while peek() == "and":
+            take()
+            negation(positive)
+
+    def negation(positive: bool) -> None:
+        token = peek()
+        if token is None:
+            return
+        take()
+        if token == "not":
+            negation(not positive)
+        elif token == "(":
+            disjunction(positive)
+            if peek() == ")":
+                take()
+        elif positive and token in SELECTION_MARKERS:
             chosen.add(token)
+
+    while position < len(tokens):
+        before = position
+        disjunction(True)
+        if position == before:
+            take()  # a stray token such as ")": skip it
     return frozenset(chosen)
 
 
@@ -181,6 +227,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
     release: ReleaseConfig | None = None
     target: TargetConfig | None = None
     if config_path is not None:
+        from plugin.config import ConfigError, load_release_config, target_or_error  # noqa: PLC0415 - see above
+
         if explicit and not config_path.exists():
             raise pytest.UsageError(f"release config {config_path} (ini release_config) does not exist")
         try:
@@ -194,6 +242,8 @@ def resolve_settings(config: pytest.Config) -> Settings:
     checklist_path, explicit = _resolve_path(rootdir, str(config.getini("release_checklist")), "checks/runbook.toml")
     checklist: Checklist | None = None
     if checklist_path is not None:
+        from plugin.checklist import ChecklistError, load_checklist  # noqa: PLC0415 - see above
+
         if explicit and not checklist_path.exists():
             raise pytest.UsageError(f"checklist {checklist_path} (ini release_checklist) does not exist")
         try:
