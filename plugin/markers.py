@@ -62,6 +62,16 @@ class MarkerError(Exception):
     """A marker on a test is missing or malformed; the message names the test."""
 
 
+def _checklist_id(nodeid: str, mark: pytest.Mark) -> str:
+    try:
+        item_id = _checklist_args(*mark.args, **mark.kwargs)
+    except TypeError as exc:
+        raise MarkerError(f"{nodeid}: bad @pytest.mark.checklist(...): {exc}") from None
+    if not isinstance(item_id, str):
+        raise MarkerError(f"{nodeid}: checklist ids are strings, got {item_id!r}")
+    return item_id
+
+
 def parse_gate_marks(item: pytest.Item, marks: list[pytest.Mark]) -> GateMarks | None:
     """Parse the markers of one test, closest first; None when it carries no ``phase``.
 
@@ -77,12 +87,7 @@ def parse_gate_marks(item: pytest.Item, marks: list[pytest.Mark]) -> GateMarks |
         if name == "phase":
             phase_mark = phase_mark or mark
         elif name == "checklist":
-            try:
-                item_id = _checklist_args(*mark.args, **mark.kwargs)
-            except TypeError as exc:
-                raise MarkerError(f"{nodeid}: bad @pytest.mark.checklist(...): {exc}") from None
-            if not isinstance(item_id, str):
-                raise MarkerError(f"{nodeid}: checklist ids are strings, got {item_id!r}")
+            item_id = _checklist_id(nodeid, mark)
             if item_id not in ids:
                 ids.append(item_id)
         elif name == "advisory":

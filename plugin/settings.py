@@ -98,7 +98,7 @@ def selections_from_markexpr(markexpr: str) -> frozenset[str]:
     ``not (staging or production)`` selects neither, and ``staging and not rollback``
     selects staging. A malformed expression selects nothing here (pytest reports it).
     """
-    tokens = re.findall(r"[A-Za-z_][A-Za-z0-9_.-]*|[()]", markexpr)
+    tokens: list[str] = re.findall(r"[A-Za-z_][A-Za-z0-9_.-]*|[()]", markexpr)
     chosen: set[str] = set()
     position = 0
 
@@ -123,18 +123,18 @@ def selections_from_markexpr(markexpr: str) -> frozenset[str]:
             negation(positive)
 
     def negation(positive: bool) -> None:
-        token = peek()
-        if token is None:
+        word = peek()
+        if word is None:
             return
         take()
-        if token == "not":
+        if word == "not":
             negation(not positive)
-        elif token == "(":
+        elif word == "(":
             disjunction(positive)
             if peek() == ")":
                 take()
-        elif positive and token in SELECTION_MARKERS:
-            chosen.add(token)
+        elif positive and word in SELECTION_MARKERS:
+            chosen.add(word)
 
     while position < len(tokens):
         before = position
