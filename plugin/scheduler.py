@@ -108,6 +108,7 @@ class PhaseBarrierScheduling:
         self.queue: list[_UnitWork] = []
         self.wave: _Wave | None = None
         self.rollback_selected = False
+        self.rejected: set[Any] = set()
 
     # -- protocol properties -------------------------------------------------------
     @property
@@ -151,7 +152,12 @@ class PhaseBarrierScheduling:
         if self._fallback is not None:
             self._fallback.add_node_collection(node, collection)
             return
-        self.node2collection[node] = list(collection)
+        collected = list(collection)
+        if self.collection is not None and collected != self.collection:
+            # A replacement worker that collected differently would run other tests than
+            # the indices name: it stays known (so it is shut down) but gets no work.
+            self.rejected.add(node)
+        self.node2collection[node] = collected
 
     def remove_node(self, node: Any) -> str | None:
         if self._fallback is not None:
@@ -278,7 +284,7 @@ class PhaseBarrierScheduling:
         self.wave = _Wave(works, list(pending), set(pending), None if skipping else LOOKAHEAD, works[-1].barrier)
         if skipping:
             # Tests that will only be skipped need no pacing: hand them all out now.
-            live = [node for node in self.node2pending if not node.shutting_down]
+            live = [node for node in self.node2pending if not node.shutting_down and node not in self.rejected]
             for position, node in enumerate(live):
                 batch = pending[position :: len(live)]
                 if batch:
@@ -299,6 +305,8 @@ class PhaseBarrierScheduling:
         """Give ``node`` work of the current wave, up to the wave's cap."""
         wave = self.wave
         if wave is None or not wave.pending or node not in self.node2pending or node.shutting_down:
+            return
+        if node in self.rejected:
             return
         free = len(wave.pending) if wave.cap is None else wave.cap - self._real_queued(node)
         if free > 0:

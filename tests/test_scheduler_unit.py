@@ -161,6 +161,15 @@ class Run:
         self.sched.schedule()
         return self
 
+    def replace(self, crashed: FakeNode, name: str) -> FakeNode:
+        """What xdist does after a crash: start a worker that collects and is scheduled."""
+        node = FakeNode(name, self.log)
+        self.nodes = [n for n in self.nodes if n is not crashed] + [node]
+        self.sched.add_node(node)
+        self.sched.add_node_collection(node, self.collection)
+        self.sched.schedule()
+        return node
+
     def complete(self, node: FakeNode) -> int:
         """The worker finished the head of its queue."""
         index = node.queue.pop(0)
@@ -310,9 +319,9 @@ def test_a_unit_with_more_tests_than_twice_the_nodes_is_fed_as_nodes_free_up() -
     assert run.complete(gw0) == 0
     assert gw0.queue == [1, 5]
     assert run.complete(gw0) == 1
-    # the last test of the unit is handed out, and the barrier right after it
+    # the last test of the unit is handed out: every worker's tail is released at once
     assert gw0.queue == [5, 6, run.barrier[REVIEW]]
-    assert gw1.queue == [3, 4]
+    assert gw1.queue == [3, 4, run.barrier[REVIEW]]
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL]
 
@@ -324,16 +333,17 @@ def test_nodes_whose_queue_ends_in_a_real_test_get_the_barrier_when_nothing_is_l
     run = Run([(REVIEW, 3), (INSTALL, 2)], nodes=2).start()
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
+    # the unit has nothing left to hand out: every worker's last real test is released
     assert gw0.sent == [[0, 1], [barrier]]
     assert gw1.sent == [[2], [barrier]]
     # nothing of the next unit until every test of this one completed
-    run.complete(gw0)
-    run.complete(gw1)
+    assert run.complete(gw0) == 0
+    assert run.complete(gw1) == 2
     assert run.decider.finished == []
     assert all(index not in node.received for node in run.nodes for index in run.tests[INSTALL])
-    run.complete(gw0)
+    assert run.complete(gw0) == 1
     assert run.decider.finished == [REVIEW]
-    assert gw0.sent[-1] + gw1.sent[-1] == run.tests[INSTALL]
+    assert gw0.sent[-1] == run.tests[INSTALL]
 
 
 def test_a_node_gets_the_barrier_once_the_unit_runs_out_while_it_holds_work() -> None:
@@ -344,20 +354,21 @@ def test_a_node_gets_the_barrier_once_the_unit_runs_out_while_it_holds_work() ->
     assert gw1.queue == [2, 3]
     run.complete(gw0)  # 0 done: gw0 takes 4, the last test, and then the barrier
     assert gw0.queue == [1, 4, barrier]
-    assert gw1.queue == [2, 3]
-    run.complete(gw1)  # 2 done: nothing left to send, so gw1 only gets the barrier
+    assert gw1.queue == [2, 3, barrier]  # gw1 is released at the same moment
+    assert gw1.sent == [[2, 3], [barrier]]
+    run.complete(gw1)  # 2 done: nothing left to send and the tail is already released
     assert gw1.queue == [3, barrier]
-    assert gw1.sent[-1] == [barrier]
+    assert gw1.sent == [[2, 3], [barrier]]
 
 
 def test_a_node_already_ending_in_the_barrier_is_not_sent_another() -> None:
     run = Run([(REVIEW, 4), (INSTALL, 1)], nodes=2).start()
-    gw0, _ = run.nodes
+    _, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    assert gw0.queue == [0, 1, barrier]
-    run.complete(gw0)
-    assert gw0.queue == [1, barrier]
-    assert gw0.received.count(barrier) == 1
+    assert gw1.queue == [2, 3, barrier]
+    run.complete(gw1)
+    assert gw1.queue == [3, barrier]
+    assert gw1.received.count(barrier) == 1
 
 
 def test_the_final_unit_never_gets_a_barrier() -> None:
@@ -455,7 +466,7 @@ def test_units_that_will_be_skipped_are_dispatched_together_without_the_cap() ->
     assert run.decider.finished == [REVIEW]
     assert [u for u, _ in run.decider.will_skip_calls] == [REVIEW, NOTIFY, INSTALL, PIPELINE]
     # the unit after them waits until every skipped test completed
-    for _ in range(len(skipped)):
+    while not set(skipped) <= set(run.completed):
         assert all(index not in gw0.received for index in run.tests[PIPELINE])
         run.complete(gw0)
     assert run.decider.finished == [REVIEW, NOTIFY, INSTALL]
@@ -482,33 +493,45 @@ def test_skipped_units_are_spread_over_nodes_and_finish_when_they_are_last() -> 
     assert all(node.received for node in run.nodes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a skipped wave followed by another unit deadlocks with 2+ nodes: _fill's share "
-    "leaves a node with one real test and no barrier while tests are still pending",
-)
-@pytest.mark.parametrize("skipped", [2, 4])
-def test_skipped_units_followed_by_another_unit_complete_on_two_nodes(skipped: int) -> None:
-    # e.g. the gate closed and a rollback was triggered: later units are skipped, rollback runs
+@pytest.mark.parametrize(("nodes", "skipped"), [(2, 2), (2, 3), (2, 4), (2, 5), (3, 5), (4, 9)])
+def test_skipped_units_followed_by_another_unit_complete_on_several_nodes(nodes: int, skipped: int) -> None:
+    # Regression (fixed in e704297): the gate closed and a rollback was triggered, so later
+    # units are skipped and the rollback runs; a worker was left holding one skipped test
+    # with no next item, and the run hung.
     layout = [(REVIEW, 1), (INSTALL, skipped), (ROLLBACK_FLAGS, 2)]
-    run = Run(layout, nodes=2, skip={INSTALL}).start()
+    run = Run(layout, nodes=nodes, skip={INSTALL}).start()
     run.drain()
     stuck = {node.name: node.queue for node in run.nodes if node.queue}
     assert run.decider.finished == [REVIEW, INSTALL, ROLLBACK_FLAGS], f"workers waiting forever: {stuck}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with 2+ nodes a skipped wave is not handed out at once: each node's share is "
-    "computed from what is left divided by all nodes",
-)
-def test_skipped_wave_is_handed_out_whole_on_two_nodes() -> None:
-    run = Run([(REVIEW, 1), (INSTALL, 4)], nodes=2, skip={INSTALL}).start()
-    gw0, gw1 = run.nodes
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_a_skipped_wave_is_handed_out_whole_over_all_nodes(nodes: int) -> None:
+    run = Run([(REVIEW, 1), (INSTALL, 5), (PIPELINE, 1)], nodes=nodes, skip={INSTALL}).start()
+    gw0 = run.nodes[0]
     run.complete(gw0)  # REVIEW's only test ran (gw0 held it and its barrier)
     assert run.decider.finished == [REVIEW]
-    assert not run.sched.wave or not run.sched.wave.pending
-    assert sorted(gw0.received + gw1.received) == sorted([*run.tests[REVIEW], run.barrier[REVIEW], *run.tests[INSTALL]])
+    handed_out = sorted(i for node in run.nodes for i in node.received if i in run.tests[INSTALL])
+    assert handed_out == run.tests[INSTALL]
+    assert all(any(i in run.tests[INSTALL] for i in node.received) for node in run.nodes)
+    # every worker's tail is released with the barrier of the skipped wave
+    assert all(node.queue[-1] == run.barrier[INSTALL] for node in run.nodes)
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3, 4])
+@pytest.mark.parametrize(
+    "skip",
+    [set(), {REVIEW}, {NOTIFY}, {NOTIFY, INSTALL}, {INSTALL, PIPELINE}, {PIPELINE, ROLLBACK_FLAGS}],
+    ids=["none", "first", "one", "two-in-a-row", "two-later", "last-two"],
+)
+def test_runs_with_skipped_units_settle(nodes: int, skip: set[Unit]) -> None:
+    layout = [(REVIEW, 3), (NOTIFY, 4), (INSTALL, 1), (PIPELINE, 6), (ROLLBACK_FLAGS, 2)]
+    run = Run(layout, nodes, skip=skip).start()
+    run.drain()
+    assert run.decider.finished == run.finished_units()
+    assert sorted(i for i in run.completed if i in run.unit_of) == run.real
+    assert all(len(run.ran_on[i]) == 1 for i in run.real)
+    assert run.sched.tests_finished
 
 
 # -- rollback_selected ------------------------------------------------------------------
@@ -548,47 +571,69 @@ def test_a_crash_is_blamed_on_the_running_test_and_the_rest_is_requeued() -> Non
     barrier = run.barrier[REVIEW]
     assert gw0.queue == [0, 1, barrier]
     assert gw1.queue == [2, 3, barrier]
-    run.complete(gw1)
-    assert gw1.queue == [3, barrier]
 
-    crashed = run.sched.remove_node(gw0)  # gw0 died running test 0
+    crashed = run.sched.remove_node(gw1)  # gw1 died running test 2
 
-    assert crashed == run.collection[0]
-    assert run.decider.crashes == [(REVIEW, run.collection[0])]
-    assert gw0 not in run.sched.nodes
-    assert 1 in gw1.received  # gw0's other queued test moved to the remaining node
-    assert gw1.queue[-1] == barrier  # and gw1 can run it
-    run.nodes = [gw1]
+    assert crashed == run.collection[2]
+    assert run.decider.crashes == [(REVIEW, run.collection[2])]
+    assert run.sched.nodes == [gw0]
+    assert run.decider.finished == []
+    assert gw0.queue == [0, 1, barrier]  # gw0 is full; test 3 waits for room
+    run.nodes = [gw0]
+    run.complete(gw0)
+    # gw1's other queued test moved to the remaining node, and its tail is released again
+    assert gw0.queue == [1, barrier, 3, barrier]
+    run.replace(gw1, "gw2")
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL]
-    assert run.ran_on[1] == ["gw1"]
-    assert 0 not in run.ran_on  # the crashed test is not run again
-    assert set(run.tests[INSTALL]) <= set(gw1.received)
+    assert run.ran_on[3] == ["gw0"]
+    assert 2 not in run.ran_on  # the crashed test is not run again
+    assert set(run.tests[INSTALL]) <= set(gw0.received)
 
 
 def test_a_crash_in_a_later_unit_names_that_unit() -> None:
     run = Run([(REVIEW, 1), (INSTALL, 1), (PIPELINE, 3)], nodes=2).start()
     gw0, gw1 = run.nodes
-    while not run.decider.finished or run.decider.finished[-1] != INSTALL:
-        ready = run.runnable()
-        assert ready
-        run.complete(ready[0])
-    running = next(node for node in run.nodes if node.queue and node.queue[0] in run.tests[PIPELINE])
-    expected = run.collection[running.queue[0]]
-    assert run.sched.remove_node(running) == expected
-    assert run.decider.crashes == [(PIPELINE, expected)]
-    run.nodes = [gw1 if running is gw0 else gw0]
+    assert run.complete(gw0) == 0
+    assert run.complete(gw0) == run.barrier[REVIEW]
+    assert run.complete(gw0) == 2
+    assert run.decider.finished == [REVIEW, INSTALL]
+    assert run.complete(gw0) == run.barrier[INSTALL]
+    assert gw0.queue == [4, 5]
+    assert gw1.queue == [6]
+
+    assert run.sched.remove_node(gw0) == run.collection[4]
+
+    assert run.decider.crashes == [(PIPELINE, run.collection[4])]
+    assert gw1.queue == [6, 5]
+    run.replace(gw0, "gw2")
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL, PIPELINE]
+
+
+def test_after_a_crash_the_run_waits_for_the_replacement_to_collect() -> None:
+    run = Run([(REVIEW, 2)], nodes=2).start()
+    gw0, gw1 = run.nodes
+    assert gw0.queue == [0, 1]
+    assert run.sched.remove_node(gw0) == run.collection[0]
+    assert gw1.queue == [1]
+    assert not run.sched.collection_is_completed  # the crashed node's collection is dropped
+    assert not run.sched.tests_finished
+    gw2 = run.replace(gw0, "gw2")
+    assert gw2.sent == []
+    assert run.sched.tests_finished
+    run.drain()
+    assert run.decider.finished == [REVIEW]
 
 
 def test_removing_a_node_without_real_tests_queued_blames_nothing() -> None:
     run = Run([(REVIEW, 1), (INSTALL, 1)], nodes=2).start()
     gw0, gw1 = run.nodes
+    assert gw0.queue == [0, run.barrier[REVIEW]]
     assert gw1.queue == []
     assert run.sched.remove_node(gw1) is None
     assert run.decider.crashes == []
-    run.nodes = [gw0]
+    run.replace(gw1, "gw2")
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL]
 
@@ -617,6 +662,21 @@ def test_a_replacement_node_gets_work() -> None:
     assert sorted(i for i in run.completed if i in run.unit_of) == [i for i in run.real if i != 0]
 
 
+def test_a_replacement_with_a_different_collection_gets_no_work() -> None:
+    run = Run([(REVIEW, 7), (INSTALL, 2)], nodes=2).start()
+    gw0, _ = run.nodes
+    assert run.sched.remove_node(gw0) == run.collection[0]
+    gw2 = FakeNode("gw2", run.log)
+    run.sched.add_node(gw2)
+    run.sched.add_node_collection(gw2, list(reversed(run.collection)))
+    raised = False
+    try:
+        run.sched.schedule()
+    except RuntimeError:
+        raised = True
+    assert raised or gw2.sent == [], f"gw2 was sent {gw2.sent} from a collection it does not share"
+
+
 def test_a_crash_while_the_last_test_of_a_unit_runs_lets_the_unit_finish() -> None:
     run = Run([(REVIEW, 2), (INSTALL, 1)], nodes=2).start()
     gw0, gw1 = run.nodes
@@ -628,22 +688,26 @@ def test_a_crash_while_the_last_test_of_a_unit_runs_lets_the_unit_finish() -> No
     assert gw1.sent == [run.tests[INSTALL]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: remove_node blames the first queued real test even when the worker was running "
-    "a barrier item (pending[0]), so a test that never started is reported as crashed",
-)
 def test_a_crash_while_running_a_barrier_item_blames_no_test() -> None:
+    # Regression (fixed in e704297): the first queued real test was blamed, though it never started.
     run = Run([(REVIEW, 2), (INSTALL, 4)], nodes=2).start()
-    gw0, _ = run.nodes
+    gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
     run.complete(gw0)
     run.complete(gw0)
     assert run.decider.finished == [REVIEW]
     assert gw0.queue == [barrier, 3, 4]  # the worker now runs the barrier item (it holds a next item)
+    assert gw1.queue == [5, 6]
+
     crashed = run.sched.remove_node(gw0)
-    assert run.decider.crashes == []
-    assert crashed != run.collection[3]
+
+    # the crash is reported on the barrier item, and still recorded against the unit in progress
+    assert crashed == barrier_nodeid(REVIEW)
+    assert run.decider.crashes == [(INSTALL, barrier_nodeid(REVIEW))]
+    run.replace(gw0, "gw2")
+    run.drain()
+    assert sorted(i for i in run.completed if i in run.tests[INSTALL]) == run.tests[INSTALL]
+    assert run.decider.finished == [REVIEW, INSTALL]
 
 
 # -- collections ------------------------------------------------------------------------

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sandbox_harness import STUBS, SandboxHarness, free_port_base
 
 from sandbox.layout import REPO_ROOT
+from tests.sandbox.harness import STUBS, SandboxHarness, free_port_base
 
 
 @pytest.fixture

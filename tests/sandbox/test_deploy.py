@@ -10,9 +10,9 @@ import tarfile
 import httpx
 import psycopg
 import pytest
-from sandbox_harness import SandboxHarness
 
 from sandbox.layout import SandboxConfig
+from tests.sandbox.harness import SandboxHarness
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_migrations_then_broken_migration_leaves_the_database_as_it_was(real_wor
     assert isinstance(counts, dict)
     assert counts["tenants"] > 0
     assert counts["tenant_migration_audit"] > 0
-    assert [part["name"] for part in pushed.summary["parts"]] == ["db-push", "pgtap", "backfill"]  # type: ignore[attr-defined,index]
+    assert [part["name"] for part in pushed.summary["parts"]] == ["db-push", "pgtap", "backfill"]
     sandbox = harness.api()
     password = sandbox.secrets().db_password
     assert password not in pushed.stdout + pushed.stderr
@@ -57,18 +57,36 @@ def test_migrations_then_broken_migration_leaves_the_database_as_it_was(real_wor
     assert not (sandbox.config.workspace.migrations_dir / "29991231235959_broken_migration.sql").exists()
 
 
-def test_functions_agents_web_deploy_rollback_and_restart(real_workspace: SandboxHarness) -> None:
+def test_functions_deploy_with_jwt_and_restart(real_workspace: SandboxHarness) -> None:
+    harness = real_workspace
+    assert harness.cli("up").returncode == 0
+    sandbox = harness.api()
+    health = f"http://127.0.0.1:{harness.port_base + 4}/functions/v1/health"
+
+    first = harness.cli("deploy", "functions", "--version", "v1.0.0")
+    assert first.returncode == 0, first.stderr
+    assert httpx.get(health, timeout=5).json()["version"] == "v1.0.0"
+    functions = harness.cli("deploy", "functions", "--version", "v1.0.1", "--verify-jwt")
+    assert functions.returncode == 0, functions.stderr
+    assert functions.summary["gap_seconds"] < 30
+    menu = f"http://127.0.0.1:{harness.port_base + 4}/functions/v1/menu?tenant=demo-cafe"
+    assert httpx.get(menu, timeout=5).status_code == 401
+    signed = httpx.get(menu, headers={"Authorization": f"Bearer {sandbox.service_token()}"}, timeout=5)
+    assert signed.status_code != 401
+
+    versions = harness.cli("status", "--json").summary["versions"]
+    assert (versions["functions"], versions["functions_verify_jwt"]) == ("v1.0.1", True)
+    assert harness.cli("down").returncode == 0
+    assert harness.cli("up").returncode == 0
+    assert httpx.get(health, timeout=5).json()["version"] == "v1.0.1"
+    assert httpx.get(menu, timeout=5).status_code == 401
+
+
+def test_agents_web_deploy_rollback_and_restart(real_workspace: SandboxHarness) -> None:
     harness = real_workspace
     assert harness.cli("up").returncode == 0
     sandbox = harness.api()
     base = harness.port_base
-
-    functions = harness.cli("deploy", "functions", "--version", "v1.0.0", "--verify-jwt")
-    assert functions.returncode == 0, functions.stderr
-    menu = f"http://127.0.0.1:{base + 4}/functions/v1/menu?tenant=demo-cafe"
-    assert httpx.get(menu, timeout=5).status_code == 401
-    signed = httpx.get(menu, headers={"Authorization": f"Bearer {sandbox.service_token()}"}, timeout=5)
-    assert signed.status_code != 401
 
     first = harness.cli("deploy", "agents", "--version", "v1.0.0")
     assert first.returncode == 0, first.stderr
@@ -104,17 +122,24 @@ def test_functions_agents_web_deploy_rollback_and_restart(real_workspace: Sandbo
     assert isinstance(versions, dict)
     assert versions["agents"] == "v1.0.0"
     assert versions["agents_digest"] == first_digest
-    assert versions["functions"] == "v1.0.0"
-    assert versions["functions_verify_jwt"] is True
     assert versions["web"] == "v1.0.0"
+
+    # smoke_fail makes /health answer 503 on purpose: `up` must not take that for a dead
+    # service and restart it (the gate's smoke checks are the ones meant to catch it).
+    assert harness.cli("fault", "set", "smoke_fail=true").returncode == 0
+    assert httpx.get(stable, timeout=5).status_code == 503
+    steady = harness.cli("up")
+    assert steady.returncode == 0, steady.stderr
+    assert "already up: every part is healthy" in steady.stderr
+    assert harness.cli("fault", "clear").returncode == 0
 
     # Down then up again brings back what was deployed, on the same ports.
     assert harness.cli("down").returncode == 0
     again = harness.cli("up")
     assert again.returncode == 0, again.stderr
-    assert again.summary["awaiting_deploy"] == ["migrations"]
+    assert again.summary["awaiting_deploy"] == ["migrations", "functions"]
     assert httpx.get(stable, timeout=5).json()["version"] == "v1.0.0"
-    assert httpx.get(f"http://127.0.0.1:{base + 4}/functions/v1/health", timeout=5).json()["version"] == "v1.0.0"
+    assert httpx.get(f"{site}/__sandbox/health", timeout=5).json()["version"] == "v1.0.0"
 
 
 def test_deploy_needs_a_running_sandbox(harness: SandboxHarness) -> None:

@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 import psycopg
-from sandbox_harness import SandboxHarness
 
 from sandbox.faults import FAULTS
 from sandbox.layout import PORT_RANGE_SIZE, PRODUCTION_PORT_SHIFT
 from sandbox.processes import port_is_free
 from sandbox.state import EnvState, load_state, save_state
 from sandbox.webserver import HEAVY_PADDING_BYTES
+from tests.sandbox.harness import SandboxHarness
 
 BASE_PARTS = {"postgres", "prometheus", "web", "agents-proxy"}
 
@@ -40,15 +40,15 @@ def test_up_status_down_round_trip(harness: SandboxHarness) -> None:
     assert up.returncode == 0, up.stderr
     summary = up.summary
     assert summary["ok"] is True
-    assert {part["name"] for part in summary["parts"] if part["action"] == "started"} == BASE_PARTS  # type: ignore[attr-defined,index]
-    assert set(summary["awaiting_deploy"]) == {"migrations", "web", "agents", "functions"}  # type: ignore[arg-type]
+    assert {part["name"] for part in summary["parts"] if part["action"] == "started"} == BASE_PARTS
+    assert set(summary["awaiting_deploy"]) == {"migrations", "web", "agents", "functions"}
     assert "awaiting a deploy" in up.stderr
 
     status = harness.cli("status", "--json")
     assert status.returncode == 0, status.stderr
     report = status.summary
     assert report["running"] is True
-    assert {part["name"]: part["action"] for part in report["parts"]} == dict.fromkeys(BASE_PARTS, "healthy")  # type: ignore[attr-defined,index]
+    assert {part["name"]: part["action"] for part in report["parts"]} == dict.fromkeys(BASE_PARTS, "healthy")
     endpoints = report["endpoints"]
     assert isinstance(endpoints, dict)
     assert endpoints["postgres"] == f"postgresql://postgres:***@127.0.0.1:{harness.port_base}/icupa_staging"
@@ -78,7 +78,7 @@ def test_up_status_down_round_trip(harness: SandboxHarness) -> None:
 
     down = harness.cli("down")
     assert down.returncode == 0, down.stderr
-    assert {part["name"] for part in down.summary["parts"]} == BASE_PARTS  # type: ignore[attr-defined,index]
+    assert {part["name"] for part in down.summary["parts"]} == BASE_PARTS
     assert "every port is free" in down.stderr
     assert _ports_free(harness.port_base) == []
     assert not any(sandbox.paths.pid_dir.glob("*.pid"))
@@ -91,12 +91,12 @@ def test_up_status_down_round_trip(harness: SandboxHarness) -> None:
 def test_up_twice_is_idempotent(harness: SandboxHarness) -> None:
     first = harness.cli("up")
     assert first.returncode == 0, first.stderr
-    pids = {part["name"]: part["pid"] for part in first.summary["parts"] if part["action"] == "started"}  # type: ignore[attr-defined,index]
+    pids = {part["name"]: part["pid"] for part in first.summary["parts"] if part["action"] == "started"}
 
     second = harness.cli("up")
     assert second.returncode == 0, second.stderr
     assert "already up: every part is healthy" in second.stderr
-    again = {part["name"]: part["pid"] for part in second.summary["parts"] if part["action"] == "already healthy"}  # type: ignore[attr-defined,index]
+    again = {part["name"]: part["pid"] for part in second.summary["parts"] if part["action"] == "already healthy"}
     assert again == pids
 
 
@@ -127,22 +127,36 @@ def test_port_in_use_is_named_with_its_holder(harness: SandboxHarness) -> None:
 def test_service_that_dies_after_start_is_reported_with_its_log(harness: SandboxHarness) -> None:
     sandbox = harness.api()
     sandbox.paths.env_dir.mkdir(parents=True)
-    save_state(sandbox.paths, EnvState(env="staging", functions_version="v9.9.9"))
-    harness.use_deno("crashing_deno.py")
+    save_state(sandbox.paths, EnvState(env="staging", functions_version="v9.9.9-crash"))
 
     began = time.monotonic()
     result = harness.cli("up", timeout=90)
     assert time.monotonic() - began < 60
     assert result.returncode == 1
     assert "functions exited with code 3 right after start" in result.stderr
-    assert 'error: Module not found "file:///functions/menu/index.ts"' in result.stderr
-    failed = [part for part in result.summary["parts"] if part["action"] == "failed"]  # type: ignore[attr-defined,index]
+    assert 'error: Module not found "file:///functions/menu/index.ts" (fake crash)' in result.stderr
+    failed = [part for part in result.summary["parts"] if part["action"] == "failed"]
     assert [part["name"] for part in failed] == ["functions"]
     assert "python -m sandbox down" in result.stderr
 
     down = harness.cli("down")
     assert down.returncode == 0, down.stderr
     assert _ports_free(harness.port_base) == []
+
+
+def test_failed_functions_deploy_restores_the_live_version(harness: SandboxHarness) -> None:
+    assert harness.cli("up").returncode == 0
+    health = f"http://127.0.0.1:{harness.port_base + 4}/functions/v1/health"
+    good = harness.cli("deploy", "functions", "--version", "v1.0.0")
+    assert good.returncode == 0, good.stderr
+    assert good.summary["version"] == "v1.0.0"
+
+    bad = harness.cli("deploy", "functions", "--version", "v1.0.1-crash")
+    assert bad.returncode == 1
+    assert "functions exited with code 3 right after start" in bad.stderr
+    assert "functions v1.0.0 restored" in bad.stderr
+    assert httpx.get(health, timeout=5).json()["version"] == "v1.0.0"
+    assert harness.cli("status", "--json").summary["versions"]["functions"] == "v1.0.0"
 
 
 def test_faults_written_and_read_back(harness: SandboxHarness) -> None:
@@ -206,7 +220,7 @@ def test_two_environments_are_isolated(harness: SandboxHarness) -> None:
     production = harness.cli("up", "--env", "production")
     assert staging.returncode == 0, staging.stderr
     assert production.returncode == 0, production.stderr
-    assert production.summary["endpoints"]["postgres"].endswith(  # type: ignore[index]
+    assert production.summary["endpoints"]["postgres"].endswith(
         f"127.0.0.1:{harness.port_base + PRODUCTION_PORT_SHIFT}/icupa_production"
     )
     assert harness.cli("fault", "set", "--env", "production", "smoke_fail=true").returncode == 0

@@ -18,6 +18,7 @@ from sandbox.health import hs256_jwt
 from sandbox.layout import Ports, SandboxConfig, SandboxUsageError, port_base
 from sandbox.postgres import dsn, masked_dsn
 from sandbox.processes import describe_busy_port, port_holder, port_is_free
+from sandbox.state import SandboxError
 
 
 def test_default_port_ranges_do_not_overlap() -> None:
@@ -93,7 +94,7 @@ def test_artifacts_are_reproducible_and_content_addressed(tmp_path: Path) -> Non
 def test_corrupt_artifact_is_refused(tmp_path: Path) -> None:
     made = artifacts.pack(_tree(tmp_path / "t"), tmp_path / "store", "svc", {"version": "v1"})
     made.path.write_bytes(made.path.read_bytes() + b"tampered")
-    with pytest.raises(artifacts.SandboxError, match="corrupt"):
+    with pytest.raises(SandboxError, match="corrupt"):
         artifacts.find(tmp_path / "store", "svc", made.digest)
     with pytest.raises(SandboxUsageError, match="not a digest"):
         artifacts.normalize_digest("sha256:abc")

@@ -3,11 +3,13 @@
 
 Serves what the orchestrator relies on: `/functions/v1/health` with RELEASE_VERSION, a
 `/metrics` text page, and the `VERIFY_JWT=1` switch (any bearer token passes here; the real
-functions check the HS256 signature).
+functions check the HS256 signature). A RELEASE_VERSION ending in `-crash` makes it die
+right after start, the way a release with a broken import does.
 """
 
 import json
 import os
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -33,5 +35,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 if __name__ == "__main__":
+    if os.environ.get("RELEASE_VERSION", "").endswith("-crash"):
+        print('error: Module not found "file:///functions/menu/index.ts" (fake crash)', file=sys.stderr)
+        sys.exit(3)
     server = ThreadingHTTPServer((os.environ.get("HOST", "127.0.0.1"), int(os.environ["PORT"])), Handler)
     server.serve_forever()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sandbox import Sandbox
 from sandbox.layout import PORT_RANGE_SIZE, PRODUCTION_PORT_SHIFT, REPO_ROOT
@@ -43,7 +44,7 @@ class CliResult:
     stderr: str
 
     @property
-    def summary(self) -> dict[str, object]:
+    def summary(self) -> dict[str, Any]:
         """The JSON line the CLI prints last on stdout."""
         last = self.stdout.strip().splitlines()[-1]
         payload = json.loads(last)
