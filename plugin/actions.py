@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Final
@@ -42,10 +42,15 @@ class ActionSpec:
     """What code says about an action; how it runs comes from the target."""
 
     name: str
-    unit: Unit
+    unit: Unit | None  # None: may first run from whichever unit needs it
     mutating: bool = True
     compensates: str | None = None
+    after: tuple[str, ...] = ()
     description: str = ""
+
+    @property
+    def where(self) -> str:
+        return self.unit.label if self.unit is not None else "any unit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +280,7 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
     base: dict[str, Any] = {
         "kind": "action",
         "action": spec.name,
-        "unit": spec.unit.label,
+        "unit": spec.where,
         "mutating": spec.mutating,
         "compensates": spec.compensates,
         "target": settings.target_name,
@@ -331,14 +336,14 @@ def _attempted(runtime: Runtime) -> set[str]:
 
 def _refusal(runtime: Runtime, spec: ActionSpec) -> str | None:
     """Why ``spec`` must not run now, or None."""
-    state = runtime.state if not runtime.is_worker else runtime.gate_file.read()
-    reason = skip_reason(spec.unit, state, runtime.rollback_selected)
-    if reason is not None:
-        return f"refused: {reason}"
     current = runtime.current_unit
     if current is None:
         return "refused: actions run only from a gate test"
-    if current != spec.unit and not spec.unit.is_rollback:
+    state = runtime.state if not runtime.is_worker else runtime.gate_file.read()
+    reason = skip_reason(spec.unit or current, state, runtime.rollback_selected)
+    if reason is not None:
+        return f"refused: {reason}"
+    if spec.unit is not None and current != spec.unit and not spec.unit.is_rollback:
         return (
             f"refused: action {spec.name} belongs to {spec.unit.label} and has not run in this "
             f"release run; it cannot be started from {current.label}"
@@ -346,13 +351,31 @@ def _refusal(runtime: Runtime, spec: ActionSpec) -> str | None:
     return None
 
 
+def actions_used(fixturenames: Iterable[str]) -> list[str]:
+    """Declared actions among ``fixturenames``, with the ones they run after, earliest first."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        spec = DECLARED_ACTIONS.get(name)
+        if spec is None or name in ordered:
+            return
+        for earlier in spec.after:
+            visit(earlier)
+        ordered.append(name)
+
+    for name in fixturenames:
+        visit(name)
+    return ordered
+
+
 def release_action(
     name: str,
     *,
-    phase: str,
+    phase: str | None,
     step: str | None = None,
     mutating: bool = True,
     compensates: str | None = None,
+    after: tuple[str, ...] = (),
     description: str = "",
 ) -> Any:
     """Declare a deployment action and return the session fixture that runs it.
@@ -361,20 +384,31 @@ def release_action(
     the fixture by ``name``. The fixture's value is an :class:`ActionResult`. The argv,
     working directory, environment and timeout come from
     ``[targets.<target>.actions.<name>]`` in ``release.toml``.
+
+    ``phase=None`` declares an action that is not part of one unit (bringing a platform
+    up, say): it runs once, from whichever unit first needs it. ``after`` names actions
+    that must have succeeded first; they are run (once) before this one.
     """
-    try:
-        unit = resolve_unit(phase, step)
-    except ValueError as exc:
-        raise ValueError(f"release_action({name!r}): {exc}") from None
-    spec = ActionSpec(name=name, unit=unit, mutating=mutating, compensates=compensates, description=description)
+    unit: Unit | None = None
+    if phase is not None:
+        try:
+            unit = resolve_unit(phase, step)
+        except ValueError as exc:
+            raise ValueError(f"release_action({name!r}): {exc}") from None
+    spec = ActionSpec(
+        name=name, unit=unit, mutating=mutating, compensates=compensates, after=tuple(after), description=description
+    )
     DECLARED_ACTIONS[name] = spec
 
     def action_fixture(request: pytest.FixtureRequest) -> ActionResult:
         __tracebackhide__ = True
+        for earlier in spec.after:
+            request.getfixturevalue(earlier)
         return run_action(get_runtime(request.config), spec)
 
     action_fixture.__doc__ = (
-        f"Release action {name} ({unit.label}{', mutating' if mutating else ''}"
-        f"{', compensates ' + compensates if compensates else ''}). {description}".strip()
+        f"Release action {name} ({spec.where}{', mutating' if mutating else ''}"
+        f"{', compensates ' + compensates if compensates else ''}"
+        f"{', after ' + ', '.join(after) if after else ''}). {description}".strip()
     )
     return pytest.fixture(scope="session", name=name)(action_fixture)

@@ -14,7 +14,7 @@ from typing import Final
 
 import pytest
 
-from plugin.actions import DECLARED_ACTIONS, ActionError, resolve_command
+from plugin.actions import DECLARED_ACTIONS, ActionError, actions_used, resolve_command
 from plugin.engine import PROPERTY
 from plugin.markers import GateMarks, MarkerError, parse_gate_marks
 from plugin.phases import PHASE_NAMES, Unit
@@ -146,9 +146,9 @@ def order(config: pytest.Config, runtime: Runtime, session: pytest.Session, item
 def _check_actions(runtime: Runtime, items: list[pytest.Item]) -> None:
     problems: dict[str, str] = {}
     for item in items:
-        for name in getattr(item, "fixturenames", ()):
-            spec = DECLARED_ACTIONS.get(name)
-            if spec is None or name in problems:
+        for name in actions_used(getattr(item, "fixturenames", ())):
+            spec = DECLARED_ACTIONS[name]
+            if name in problems:
                 continue
             try:
                 resolve_command(runtime, spec, strict=False)

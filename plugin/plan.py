@@ -6,7 +6,7 @@ import shlex
 
 import pytest
 
-from plugin.actions import DECLARED_ACTIONS, ActionError, ActionSpec, resolve_command
+from plugin.actions import DECLARED_ACTIONS, ActionError, ActionSpec, actions_used, resolve_command
 from plugin.phases import Unit
 from plugin.runtime import MARKS_KEY, Runtime
 
@@ -14,6 +14,7 @@ from plugin.runtime import MARKS_KEY, Runtime
 def _action_line(runtime: Runtime, spec: ActionSpec) -> str:
     kind = "mutating" if spec.mutating else "read-only"
     extra = f", compensates {spec.compensates}" if spec.compensates else ""
+    extra += f", after {', '.join(spec.after)}" if spec.after else ""
     try:
         command = resolve_command(runtime, spec, strict=False)
     except ActionError as exc:
@@ -36,11 +37,13 @@ def plan_lines(runtime: Runtime, items: list[pytest.Item]) -> list[str]:
     for item in items:
         by_unit.setdefault(item.stash[MARKS_KEY].unit, []).append(item)
     actions_by_unit: dict[Unit, list[ActionSpec]] = {}
+    placed: set[str] = set()
     for item in items:
-        for name in getattr(item, "fixturenames", ()):
-            spec = DECLARED_ACTIONS.get(name)
-            if spec is not None and spec not in actions_by_unit.get(spec.unit, []):
-                actions_by_unit.setdefault(spec.unit, []).append(spec)
+        for name in actions_used(getattr(item, "fixturenames", ())):
+            spec = DECLARED_ACTIONS[name]
+            if name not in placed:
+                placed.add(name)
+                actions_by_unit.setdefault(spec.unit or item.stash[MARKS_KEY].unit, []).append(spec)
     units = sorted(set(by_unit) | set(actions_by_unit))
     for position, unit in enumerate(units, start=1):
         tests = by_unit.get(unit, [])

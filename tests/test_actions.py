@@ -302,3 +302,51 @@ def test_ctrl_c_mid_deploy_is_blocked_and_recorded(project: pytest.Pytester) -> 
     records = _ledger(project)
     assert any(r.get("action") == "slow" and r["status"] == "interrupted" for r in records)
     assert any(r.get("event") == "interrupted" for r in records)
+
+
+def test_unit_free_action_and_after_run_once_in_order(project: pytest.Pytester) -> None:
+    project.makefile(
+        ".toml",
+        release=RELEASE_TOML
+        + """
+[targets.sandbox.actions.platform_up]
+argv = ["{python}", "act.py", "up"]
+[targets.sandbox.actions.push_after_up]
+argv = ["{python}", "act.py", "push2"]
+""",
+    )
+    project.makeconftest(
+        CONFTEST
+        + """
+platform_up = release_action("platform_up", phase=None, mutating=False)
+push_after_up = release_action(
+    "push_after_up", phase="deploy_staging", step="migrations", after=("platform_up",)
+)
+"""
+    )
+    project.makepyfile(
+        test_up="""
+        import pytest
+
+        @pytest.mark.phase("deploy_staging", "migrations")
+        def test_push(push_after_up):
+            assert push_after_up.ok
+
+        @pytest.mark.phase("verify_staging", "checks")
+        def test_reads(platform_up):
+            assert platform_up.ok
+        """
+    )
+    plan = project.runpytest_subprocess("--release-plan", "-p", "no:cacheprovider")
+    plan.stdout.fnmatch_lines(
+        [
+            "*deploy_staging/migrations: 1 tests*",
+            "*action platform_up (read-only*",
+            "*action push_after_up (mutating, after platform_up*",
+        ]
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    assert _calls(project) == ["up", "push2"]
+    units = {r["action"]: r["unit"] for r in _ledger(project) if r.get("kind") == "action"}
+    assert units == {"platform_up": "any unit", "push_after_up": "deploy_staging/migrations"}

@@ -74,6 +74,3 @@ class SandboxHarness:
 
     def api(self, env: str = "staging") -> Sandbox:
         return Sandbox.for_env("production" if env == "production" else "staging", self.environ)
-
-    def use_deno(self, stub: str) -> None:
-        self.environ["SANDBOX_DENO"] = str(STUBS / stub)
