@@ -26,7 +26,7 @@ import pytest
 from filelock import FileLock
 
 from plugin.gate import skip_reason
-from plugin.ledger import actor, utc_now
+from plugin.ledger import LedgerError, actor, utc_now
 from plugin.phases import Unit, resolve_unit
 from plugin.runtime import Runtime, get_runtime
 from plugin.templating import TemplateError, render
@@ -202,6 +202,7 @@ def _run_one(
         _kill_group(process)
         status, message = "interrupted", "interrupted (Ctrl-C); process group killed"
     reader.join(timeout=_KILL_GRACE_S)
+    process.stdout.close()
     if status == "ok" and exit_code != 0:
         status, message = "failed", f"exited with code {exit_code}"
     return status, exit_code, message
@@ -404,7 +405,10 @@ def release_action(
         __tracebackhide__ = True
         for earlier in spec.after:
             request.getfixturevalue(earlier)
-        return run_action(get_runtime(request.config), spec)
+        try:
+            return run_action(get_runtime(request.config), spec)
+        except LedgerError as exc:
+            pytest.fail(f"action {name} refused: {exc}", pytrace=False)
 
     action_fixture.__doc__ = (
         f"Release action {name} ({spec.where}{', mutating' if mutating else ''}"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, Final
 
+import allure_commons
 import pytest
 
 from plugin.settings import Settings
+
+_MAX_DEPTH: Final = 12
 
 
 def alluredir(config: pytest.Config) -> Path | None:
@@ -46,3 +51,45 @@ def forget(config: pytest.Config, item: pytest.Item) -> None:
             listener.allure_logger.drop_test(uuid)
     except AttributeError as exc:
         raise RuntimeError(f"allure-pytest internals changed; cannot hide barrier items: {exc}") from exc
+
+
+def _mask_fields(value: Any, mask: Callable[[str], str], depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [_mask_fields(v, mask, depth + 1) for v in value]
+    if hasattr(value, "__dict__") and type(value).__module__.startswith("allure_commons"):
+        for name, field_value in vars(value).items():
+            setattr(value, name, _mask_fields(field_value, mask, depth + 1))
+    return value
+
+
+class ResultMasker:
+    """An allure-commons plugin that masks secrets in results before they are written.
+
+    allure-pytest builds a failure's message from the exception itself, not from the
+    (already masked) pytest report, so the result objects are masked on their way out.
+    """
+
+    def __init__(self, mask: Callable[[str], str]) -> None:
+        self.mask = mask
+
+    @allure_commons.hookimpl(tryfirst=True)
+    def report_result(self, result: Any) -> None:
+        _mask_fields(result, self.mask)
+
+    @allure_commons.hookimpl(tryfirst=True)
+    def report_container(self, container: Any) -> None:
+        _mask_fields(container, self.mask)
+
+
+def register_masker(mask: Callable[[str], str]) -> ResultMasker:
+    masker = ResultMasker(mask)
+    allure_commons.plugin_manager.register(masker)
+    return masker
+
+
+def unregister_masker(masker: ResultMasker) -> None:
+    allure_commons.plugin_manager.unregister(masker)

@@ -68,6 +68,9 @@ class RuntimeDecider:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
 
+    def unit_started(self, unit: Unit) -> None:
+        self.runtime.current_unit = unit
+
     def unit_finished(self, unit: Unit) -> None:
         finish_unit(self.runtime, unit)
 

@@ -11,7 +11,7 @@ import getpass
 import json
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,14 +39,29 @@ def actor() -> dict[str, str]:
     }
 
 
+class LedgerError(Exception):
+    """The ledger cannot be trusted; the message names the file and line."""
+
+
+def _masked(value: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_masked(v, mask) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v, mask) for k, v in value.items()}
+    return value
+
+
 class Ledger:
-    def __init__(self, path: Path, run_id: str) -> None:
+    def __init__(self, path: Path, run_id: str, mask: Callable[[str], str] = str) -> None:
         self.path = path
         self.run_id = run_id
+        self._mask = mask
         self._lock = FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT_S)
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        line = {"run_id": self.run_id, "at": utc_now(), **record}
+        line: dict[str, Any] = _masked({"run_id": self.run_id, "at": utc_now(), **record}, self._mask)
         encoded = json.dumps(line, sort_keys=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
@@ -56,17 +71,22 @@ class Ledger:
         return line
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every readable record of this run; a torn or foreign line is passed over."""
+        """Every record of this run. A line that is not a JSON object fails closed: an
+        action must not run twice, nor a deploy be missed, because a record was unreadable."""
         try:
             text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
-        for raw in text.splitlines():
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LedgerError(f"{self.path}: unreadable: {exc}") from None
+        for number, raw in enumerate(text.splitlines(), start=1):
             try:
                 record = json.loads(raw)
             except ValueError:
-                continue
-            if isinstance(record, dict) and record.get("run_id") == self.run_id:
+                record = None
+            if not isinstance(record, dict):
+                raise LedgerError(f"{self.path}:{number}: not a ledger record; the run's record cannot be trusted")
+            if record.get("run_id") == self.run_id:
                 yield record
 
     def action_record(self, name: str) -> dict[str, Any] | None:

@@ -72,12 +72,22 @@ class ReleaseGate:
         self.collection_errors = 0
         self.verdict: Verdict | None = None
         self._unit_by_nodeid: dict[str, Unit] | None = None
+        self.allure_masker: allure_support.ResultMasker | None = None
+
+    @pytest.hookimpl
+    def pytest_unconfigure(self) -> None:
+        if self.allure_masker is not None:
+            allure_support.unregister_masker(self.allure_masker)
+            self.allure_masker = None
 
     # tryfirst: xdist's DSession starts its workers in its own pytest_sessionstart, and
     # the controller hooks (worker input, scheduler) must be registered before that.
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config, runtime = self.config, self.runtime
+        if allure_support.alluredir(config) is not None:
+            # Registered after allure-pytest's own writers, so it sees each result first.
+            self.allure_masker = allure_support.register_masker(runtime.settings.masker.mask)
         if runtime.is_worker:
             return
         if config.pluginmanager.has_plugin("dsession"):
@@ -170,6 +180,23 @@ class ReleaseGate:
             item.user_properties.append((SKIP_PROPERTY, reason))
             pytest.skip(reason)
 
+    # wrapper + trylast: the innermost wrapper, so the report is masked before any other
+    # plugin (the terminal, JUnit, Allure) reads it.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        mask = self.runtime.settings.masker.mask
+        if report.failed and report.longrepr is not None:
+            text = str(report.longrepr)
+            masked = mask(text)
+            if masked != text:
+                report.longrepr = masked
+        if report.sections:
+            report.sections = [(title, mask(content)) for title, content in report.sections]
+        return report
+
     def _unit_of(self, nodeid: str) -> Unit | None:
         if self._unit_by_nodeid is None:
             mapping: dict[str, Unit] = {}
@@ -188,10 +215,10 @@ class ReleaseGate:
         self.tally.add(report, self._unit_of)
 
     @pytest.hookimpl
-    def pytest_keyboard_interrupt(self) -> None:
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
         runtime = self.runtime
-        if runtime.is_worker:
-            return
+        if runtime.is_worker or excinfo.errisinstance(pytest.Session.Interrupted):
+            return  # pytest stopping itself (collection errors, --maxfail) is not a Ctrl-C
         runtime.state.interrupted = True
         unit = runtime.current_unit.label if runtime.current_unit else None
         runtime.ledger.append({"kind": "event", "event": "interrupted", "unit": unit, "actor": actor()})
@@ -211,8 +238,12 @@ class ReleaseGate:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         runtime = self.runtime
+        if runtime.settings.plan and not runtime.is_worker and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            session.exitstatus = pytest.ExitCode.OK  # an empty plan is still a plan
         if runtime.is_worker or runtime.settings.plan or self.config.option.collectonly:
             return  # nothing ran, so there is nothing to judge
+        if exitstatus == pytest.ExitCode.USAGE_ERROR:
+            return  # pytest has said what is wrong; there is no run to judge
         if not self._gate_requested():
             return
         if self.controller is None and runtime.current_unit is not None:
@@ -281,5 +312,6 @@ class ReleaseGate:
         note = rollback_line(runtime.state, self.tally, runtime.rollback_selected)
         if note:
             tr.write_line(note)
-        tr.write_line(f"ledger: {runtime.ledger.path}")
+        if runtime.ledger.path.exists():
+            tr.write_line(f"ledger: {runtime.ledger.path}")
         tr.write_line(verdict.line, green=verdict.passed, red=not verdict.passed, bold=True)

@@ -52,9 +52,9 @@ def _checklist_problem(runtime: Runtime, item: pytest.Item, marks: GateMarks) ->
             close = difflib.get_close_matches(item_id, list(checklist.items), n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             return f"{item.nodeid}: unknown checklist id {item_id!r} in {checklist.path}{hint}"
-        if entry.unit.phase != marks.unit.phase:
+        if entry.unit != marks.unit:
             return (
-                f"{item.nodeid}: checklist item {item_id!r} belongs to phase {entry.unit.phase!r}, "
+                f"{item.nodeid}: checklist item {item_id!r} belongs to {entry.unit.label!r}, "
                 f"but the test is in {marks.unit.label!r}"
             )
     return None

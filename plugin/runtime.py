@@ -11,7 +11,7 @@ from typing import Any, Final
 import pytest
 
 from plugin.gate import GateFile, GateState, UnitFailures
-from plugin.ledger import Ledger
+from plugin.ledger import Ledger, LedgerError
 from plugin.markers import GateMarks
 from plugin.phases import Unit
 from plugin.settings import Settings
@@ -52,7 +52,10 @@ class Runtime:
             return False, f"automatic rollback is off for target {self.settings.target_name!r}"
         if self.settings.dry_run:
             return False, "dry run: nothing was deployed"
-        deployed = self.ledger.executed_mutations()
+        try:
+            deployed = self.ledger.executed_mutations()
+        except LedgerError as exc:
+            return False, f"{exc}; check by hand what was deployed and roll back with pytest -m rollback"
         if not deployed:
             return False, "nothing was deployed in this run"
         return True, f"deployed in this run: {', '.join(deployed)}"
@@ -75,7 +78,7 @@ def make_runtime(settings: Settings, workerinput: dict[str, Any] | None) -> Runt
         settings=settings,
         run_id=run_id,
         run_dir=run_dir,
-        ledger=Ledger(run_dir / "ledger.jsonl", run_id),
+        ledger=Ledger(run_dir / "ledger.jsonl", run_id, settings.masker.mask),
         gate_file=GateFile(run_dir / "gate.json"),
         worker_id=worker_id,
     )

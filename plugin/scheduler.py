@@ -53,6 +53,9 @@ class Node(Protocol):
 class GateDecider(Protocol):
     """What the scheduler asks of the gate."""
 
+    def unit_started(self, unit: Unit) -> None:
+        """The tests of ``unit`` are being handed out."""
+
     def unit_finished(self, unit: Unit) -> None:
         """Every test of ``unit`` completed: close the gate or not, and persist the state."""
 
@@ -190,7 +193,6 @@ class PhaseBarrierScheduling:
         self.node2pending[node].remove(item_index)
         if self.wave is not None:
             self.wave.remaining.discard(item_index)
-        self._fill(node)
         self._distribute()
         self._maybe_advance()
 
@@ -291,6 +293,7 @@ class PhaseBarrierScheduling:
                     self._send(node, batch)
             if live:
                 self.wave.pending.clear()
+        self.decider.unit_started(works[0].unit)
         self._distribute()
         self._maybe_advance()
 
@@ -301,23 +304,33 @@ class PhaseBarrierScheduling:
         self.node2pending[node].extend(indices)
         node.send_runtest_some(indices)
 
-    def _fill(self, node: Any) -> None:
-        """Give ``node`` work of the current wave, up to the wave's cap."""
+    def _fill(self, node: Any, depth: int | None = None) -> None:
+        """Give ``node`` work of the current wave, up to ``depth`` real tests queued."""
         wave = self.wave
         if wave is None or not wave.pending or node not in self.node2pending or node.shutting_down:
             return
         if node in self.rejected:
             return
-        free = len(wave.pending) if wave.cap is None else wave.cap - self._real_queued(node)
+        limit = wave.cap if depth is None else depth
+        free = len(wave.pending) if limit is None else limit - self._real_queued(node)
         if free > 0:
             batch, wave.pending[:] = wave.pending[:free], wave.pending[free:]
             self._send(node, batch)
 
     def _distribute(self) -> None:
-        """Fill every worker, then release every tail once nothing is left to hand out."""
-        for node in list(self.node2pending):
-            self._fill(node)
+        """Fill every worker a level at a time, then release every tail once nothing is left.
+
+        Filling level by level (one test each, then a second each) spreads a small unit
+        over all workers instead of queueing it on the first one.
+        """
         wave = self.wave
+        if wave is not None and wave.cap is not None:
+            for depth in range(1, wave.cap + 1):
+                for node in list(self.node2pending):
+                    self._fill(node, depth)
+        else:
+            for node in list(self.node2pending):
+                self._fill(node)
         if wave is None or wave.pending or not self.queue:
             return
         for node, queue in self.node2pending.items():

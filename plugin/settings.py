@@ -57,7 +57,9 @@ def add_options(parser: pytest.Parser) -> None:
     )
     parser.addini("release_plan", type="bool", default=False, help="default for --release-plan")
     parser.addini("release_dry_run", type="bool", default=False, help="default for --release-dry-run")
-    parser.addini("release_target", default=DEFAULT_TARGET, help="default for --release-target")
+    parser.addini(
+        "release_target", default="", help="default for --release-target (empty: release.toml's default_target)"
+    )
     parser.addini("release_env", default="", help="default for --release-env (empty: from -m)")
     parser.addini("release_version", default="", help="default for --release-version (empty: derived)")
     parser.addini("release_config", default="", help="path of release.toml (empty: <rootdir>/release.toml if present)")
@@ -221,7 +223,7 @@ def resolve_settings(config: pytest.Config) -> Settings:
     plan_value, _ = _option_or_ini(config, "release_plan")
     dry_value, _ = _option_or_ini(config, "release_dry_run")
     target_value, target_source = _option_or_ini(config, "release_target")
-    target_name = str(target_value or DEFAULT_TARGET)
+    target_name = str(target_value or "")
 
     config_path, explicit = _resolve_path(rootdir, str(config.getini("release_config")), "release.toml")
     release: ReleaseConfig | None = None
@@ -233,11 +235,14 @@ def resolve_settings(config: pytest.Config) -> Settings:
             raise pytest.UsageError(f"release config {config_path} (ini release_config) does not exist")
         try:
             release = load_release_config(config_path)
+            if not target_name:
+                target_name, target_source = release.default_target, f"default_target in {config_path.name}"
             target = target_or_error(release, target_name, target_source, config_path)
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
-    elif config.getoption("release_target") is not None and target_name != DEFAULT_TARGET:
-        raise pytest.UsageError(f"--release-target {target_name}: no release.toml in {rootdir} defines targets")
+    elif target_name and target_name != DEFAULT_TARGET:
+        raise pytest.UsageError(f"release target {target_name!r} (from {target_source}): no release.toml in {rootdir}")
+    target_name = target_name or DEFAULT_TARGET
 
     checklist_path, explicit = _resolve_path(rootdir, str(config.getini("release_checklist")), "checks/runbook.toml")
     checklist: Checklist | None = None

@@ -105,6 +105,8 @@ def _first_blocking(tally: Tally, rollback: bool) -> tuple[Unit, str, str] | Non
 def decide(evidence: Evidence) -> Verdict:  # noqa: PLR0911 - one return per reason to block
     """PASSED only when everything that should have happened did, and nothing blocked."""
     tally = evidence.tally
+    if evidence.collection_errors:
+        return Verdict(False, "collection", f"{evidence.collection_errors} collection errors")
     if evidence.interrupted:
         where = evidence.current_unit.label if evidence.current_unit else "start"
         return Verdict(False, where, "interrupted: the run did not finish")
@@ -112,8 +114,6 @@ def decide(evidence: Evidence) -> Verdict:  # noqa: PLR0911 - one return per rea
     if blocking is not None:
         unit, nodeid, outcome = blocking
         return Verdict(False, unit.label, f"{outcome}: {nodeid}")
-    if evidence.collection_errors:
-        return Verdict(False, "collection", f"{evidence.collection_errors} collection errors")
     if not evidence.expected:
         return Verdict(False, "collection", "no gate tests were selected")
     missing = [nodeid for nodeid in evidence.expected if nodeid not in tally.finished]
@@ -145,6 +145,12 @@ def rollback_line(state: GateState, tally: Tally, rollback_selected: bool) -> st
     if failure is not None:
         unit, nodeid, outcome = failure
         return f"rollback: BLOCKED at {unit.label} ({outcome}: {nodeid}); the platform may be partly rolled back"
+    ran = tally.phases.get("rollback")
+    if ran is None or ran.passed == 0:
+        return (
+            f"rollback: triggered ({state.rollback_reason}) but no rollback test ran; "
+            "run pytest -m rollback to roll back"
+        )
     return "rollback: completed"
 
 

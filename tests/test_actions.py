@@ -350,3 +350,25 @@ push_after_up = release_action(
     assert _calls(project) == ["up", "push2"]
     units = {r["action"]: r["unit"] for r in _ledger(project) if r.get("kind") == "action"}
     assert units == {"platform_up": "any unit", "push_after_up": "deploy_staging/migrations"}
+
+
+def test_secret_in_a_failure_message_and_captured_output_is_masked(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_leak="""
+        import os
+        import pytest
+
+        @pytest.mark.phase("pre_release", "review")
+        def test_leaks():
+            token = os.environ["GATE_TOKEN"]
+            print("captured", token)
+            assert token == "something else"
+        """
+    )
+    results = project.path / "allure-results"
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", f"--alluredir={results}")
+    result.assert_outcomes(failed=1)
+    assert "s3cr3t-token-value" not in result.stdout.str()
+    assert "***" in result.stdout.str()
+    for path in results.iterdir():
+        assert "s3cr3t-token-value" not in path.read_text(errors="replace"), path.name

@@ -168,7 +168,7 @@ def test_checklist_item_of_another_phase_is_a_usage_error(pytester: pytest.Pytes
     )
     result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*belongs to phase 'pre_release', but the test is in 'validate/pipeline'*"])
+    result.stderr.fnmatch_lines(["*belongs to 'pre_release/review', but the test is in 'validate/pipeline'*"])
 
 
 def test_blocking_failure_skips_later_units_without_their_fixtures(pytester: pytest.Pytester) -> None:

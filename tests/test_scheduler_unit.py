@@ -59,7 +59,13 @@ class FakeDecider:
         self.finished: list[Unit] = []
         self.crashes: list[tuple[Unit, str]] = []
         self.will_skip_calls: list[tuple[Unit, bool]] = []
+        self.started: list[Unit] = []
         self._log = log
+
+    def unit_started(self, unit: Unit) -> None:
+        self.started.append(unit)
+        if self._log is not None:
+            self._log.append(("started", unit))
 
     def unit_finished(self, unit: Unit) -> None:
         self.finished.append(unit)
@@ -304,7 +310,16 @@ def test_at_most_lookahead_real_tests_are_queued_per_node(nodes: int, layout: li
 
 def test_first_unit_is_handed_out_lookahead_tests_per_node() -> None:
     run = Run([(REVIEW, 9), (INSTALL, 2)], nodes=3).start()
-    assert [node.sent for node in run.nodes] == [[[0, 1]], [[2, 3]], [[4, 5]]]
+    # a level at a time: every node gets one test before any node gets a second
+    assert [(name, indices) for _, name, indices in sends(run.log)] == [
+        ("gw0", [0]),
+        ("gw1", [1]),
+        ("gw2", [2]),
+        ("gw0", [3]),
+        ("gw1", [4]),
+        ("gw2", [5]),
+    ]
+    assert [node.queue for node in run.nodes] == [[0, 3], [1, 4], [2, 5]]
     assert run.sched.has_pending
     assert not run.sched.tests_finished
 
@@ -312,13 +327,13 @@ def test_first_unit_is_handed_out_lookahead_tests_per_node() -> None:
 def test_a_unit_with_more_tests_than_twice_the_nodes_is_fed_as_nodes_free_up() -> None:
     run = Run([(REVIEW, 7), (INSTALL, 1)], nodes=2).start()
     gw0, gw1 = run.nodes
-    assert gw0.queue == [0, 1]
-    assert gw1.queue == [2, 3]
-    assert run.complete(gw1) == 2
+    assert gw0.queue == [0, 2]
+    assert gw1.queue == [1, 3]
+    assert run.complete(gw1) == 1
     assert gw1.queue == [3, 4]
     assert run.complete(gw0) == 0
-    assert gw0.queue == [1, 5]
-    assert run.complete(gw0) == 1
+    assert gw0.queue == [2, 5]
+    assert run.complete(gw0) == 2
     # the last test of the unit is handed out: every worker's tail is released at once
     assert gw0.queue == [5, 6, run.barrier[REVIEW]]
     assert gw1.queue == [3, 4, run.barrier[REVIEW]]
@@ -334,38 +349,40 @@ def test_nodes_whose_queue_ends_in_a_real_test_get_the_barrier_when_nothing_is_l
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
     # the unit has nothing left to hand out: every worker's last real test is released
-    assert gw0.sent == [[0, 1], [barrier]]
-    assert gw1.sent == [[2], [barrier]]
+    assert gw0.sent == [[0], [2], [barrier]]
+    assert gw1.sent == [[1], [barrier]]
     # nothing of the next unit until every test of this one completed
     assert run.complete(gw0) == 0
-    assert run.complete(gw1) == 2
+    assert run.complete(gw1) == 1
     assert run.decider.finished == []
     assert all(index not in node.received for node in run.nodes for index in run.tests[INSTALL])
-    assert run.complete(gw0) == 1
+    assert run.complete(gw0) == 2
     assert run.decider.finished == [REVIEW]
-    assert gw0.sent[-1] == run.tests[INSTALL]
+    # the next unit is spread over both workers; it is the final one, so no barrier follows
+    assert [gw0.sent[-1], gw1.sent[-1]] == [[t] for t in run.tests[INSTALL]]
 
 
 def test_a_node_gets_the_barrier_once_the_unit_runs_out_while_it_holds_work() -> None:
     run = Run([(REVIEW, 5), (INSTALL, 1)], nodes=2).start()
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    assert gw0.queue == [0, 1]
-    assert gw1.queue == [2, 3]
+    assert gw0.queue == [0, 2]
+    assert gw1.queue == [1, 3]
     run.complete(gw0)  # 0 done: gw0 takes 4, the last test, and then the barrier
-    assert gw0.queue == [1, 4, barrier]
-    assert gw1.queue == [2, 3, barrier]  # gw1 is released at the same moment
-    assert gw1.sent == [[2, 3], [barrier]]
-    run.complete(gw1)  # 2 done: nothing left to send and the tail is already released
+    assert gw0.queue == [2, 4, barrier]
+    assert gw1.queue == [1, 3, barrier]  # gw1 is released at the same moment
+    assert gw1.sent == [[1], [3], [barrier]]
+    run.complete(gw1)  # 1 done: nothing left to send and the tail is already released
     assert gw1.queue == [3, barrier]
-    assert gw1.sent == [[2, 3], [barrier]]
+    assert gw1.sent == [[1], [3], [barrier]]
 
 
 def test_a_node_already_ending_in_the_barrier_is_not_sent_another() -> None:
     run = Run([(REVIEW, 4), (INSTALL, 1)], nodes=2).start()
-    _, gw1 = run.nodes
+    gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    assert gw1.queue == [2, 3, barrier]
+    assert gw0.queue == [0, 2, barrier]
+    assert gw1.queue == [1, 3, barrier]
     run.complete(gw1)
     assert gw1.queue == [3, barrier]
     assert gw1.received.count(barrier) == 1
@@ -382,11 +399,11 @@ def test_the_final_unit_never_gets_a_barrier() -> None:
 def test_a_single_unit_run_sends_no_barrier_and_finishes_through_shutdown() -> None:
     run = Run([(PIPELINE, 3)], nodes=2).start()
     gw0, gw1 = run.nodes
-    assert gw0.queue == [0, 1]
-    assert gw1.queue == [2]
+    assert gw0.queue == [0, 2]
+    assert gw1.queue == [1]
     assert not run.sched.tests_finished
     run.complete(gw0)
-    assert gw0.queue == [1]
+    assert gw0.queue == [2]
     assert run.sched.tests_finished  # each node holds one item: SHUTDOWN lets it run
     assert run.decider.finished == []
     run.drain()
@@ -442,8 +459,8 @@ def test_tests_finished_waits_for_every_node_to_drain_to_one_item() -> None:
     run = Run([(REVIEW, 4)], nodes=2).start()
     gw0, gw1 = run.nodes
     run.complete(gw0)
-    assert gw0.queue == [1]
-    assert gw1.queue == [2, 3]
+    assert gw0.queue == [2]
+    assert gw1.queue == [1, 3]
     assert not run.sched.tests_finished
     run.complete(gw1)
     assert run.sched.tests_finished
@@ -456,12 +473,12 @@ def test_units_that_will_be_skipped_are_dispatched_together_without_the_cap() ->
     layout = [(REVIEW, 2), (NOTIFY, 3), (INSTALL, 4), (PIPELINE, 2)]
     run = Run(layout, nodes=1, skip={NOTIFY, INSTALL}).start()
     (gw0,) = run.nodes
-    assert gw0.sent == [[0, 1], [run.barrier[REVIEW]]]
+    assert gw0.sent == [[0], [1], [run.barrier[REVIEW]]]
     run.complete(gw0)
     run.complete(gw0)
     skipped = run.tests[NOTIFY] + run.tests[INSTALL]
     # one batch, far over the cap, then the barrier of the last skipped unit
-    assert gw0.sent[2:] == [skipped, [run.barrier[INSTALL]]]
+    assert gw0.sent[3:] == [skipped, [run.barrier[INSTALL]]]
     assert len(skipped) > LOOKAHEAD
     assert run.decider.finished == [REVIEW]
     assert [u for u, _ in run.decider.will_skip_calls] == [REVIEW, NOTIFY, INSTALL, PIPELINE]
@@ -470,7 +487,7 @@ def test_units_that_will_be_skipped_are_dispatched_together_without_the_cap() ->
         assert all(index not in gw0.received for index in run.tests[PIPELINE])
         run.complete(gw0)
     assert run.decider.finished == [REVIEW, NOTIFY, INSTALL]
-    assert gw0.sent[-1] == run.tests[PIPELINE]
+    assert gw0.sent[-2:] == [[t] for t in run.tests[PIPELINE]]
     run.drain()
     assert run.decider.finished == [REVIEW, NOTIFY, INSTALL, PIPELINE]
 
@@ -569,26 +586,27 @@ def test_a_crash_is_blamed_on_the_running_test_and_the_rest_is_requeued() -> Non
     run = Run([(REVIEW, 4), (INSTALL, 2)], nodes=2).start()
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    assert gw0.queue == [0, 1, barrier]
-    assert gw1.queue == [2, 3, barrier]
+    assert gw0.queue == [0, 2, barrier]
+    assert gw1.queue == [1, 3, barrier]
 
-    crashed = run.sched.remove_node(gw1)  # gw1 died running test 2
+    crashed = run.sched.remove_node(gw1)  # gw1 died running test 1
 
-    assert crashed == run.collection[2]
-    assert run.decider.crashes == [(REVIEW, run.collection[2])]
+    assert crashed == run.collection[1]
+    assert run.decider.crashes == [(REVIEW, run.collection[1])]
     assert run.sched.nodes == [gw0]
     assert run.decider.finished == []
-    assert gw0.queue == [0, 1, barrier]  # gw0 is full; test 3 waits for room
+    assert gw0.queue == [0, 2, barrier]  # gw0 is full; test 3 waits for room
     run.nodes = [gw0]
     run.complete(gw0)
     # gw1's other queued test moved to the remaining node, and its tail is released again
-    assert gw0.queue == [1, barrier, 3, barrier]
+    assert gw0.queue == [2, barrier, 3, barrier]
     run.replace(gw1, "gw2")
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL]
     assert run.ran_on[3] == ["gw0"]
-    assert 2 not in run.ran_on  # the crashed test is not run again
-    assert set(run.tests[INSTALL]) <= set(gw0.received)
+    assert 1 not in run.ran_on  # the crashed test is not run again
+    # the next unit is spread over the surviving worker and the replacement
+    assert [run.ran_on[t] for t in run.tests[INSTALL]] == [["gw0"], ["gw2"]]
 
 
 def test_a_crash_in_a_later_unit_names_that_unit() -> None:
@@ -599,13 +617,13 @@ def test_a_crash_in_a_later_unit_names_that_unit() -> None:
     assert run.complete(gw0) == 2
     assert run.decider.finished == [REVIEW, INSTALL]
     assert run.complete(gw0) == run.barrier[INSTALL]
-    assert gw0.queue == [4, 5]
-    assert gw1.queue == [6]
+    assert gw0.queue == [4, 6]
+    assert gw1.queue == [5]
 
     assert run.sched.remove_node(gw0) == run.collection[4]
 
     assert run.decider.crashes == [(PIPELINE, run.collection[4])]
-    assert gw1.queue == [6, 5]
+    assert gw1.queue == [5, 6]
     run.replace(gw0, "gw2")
     run.drain()
     assert run.decider.finished == [REVIEW, INSTALL, PIPELINE]
@@ -614,9 +632,10 @@ def test_a_crash_in_a_later_unit_names_that_unit() -> None:
 def test_after_a_crash_the_run_waits_for_the_replacement_to_collect() -> None:
     run = Run([(REVIEW, 2)], nodes=2).start()
     gw0, gw1 = run.nodes
-    assert gw0.queue == [0, 1]
-    assert run.sched.remove_node(gw0) == run.collection[0]
+    assert gw0.queue == [0]
     assert gw1.queue == [1]
+    assert run.sched.remove_node(gw0) == run.collection[0]
+    assert gw1.queue == [1]  # one item: only the missing collection holds the run back
     assert not run.sched.collection_is_completed  # the crashed node's collection is dropped
     assert not run.sched.tests_finished
     gw2 = run.replace(gw0, "gw2")
@@ -643,10 +662,10 @@ def test_a_replacement_node_gets_work() -> None:
     run = Run([(REVIEW, 7), (INSTALL, 2)], nodes=2, on_planned=planned.append).start()
     assert planned == [9]
     gw0, gw1 = run.nodes
-    assert gw0.queue == [0, 1]
-    assert gw1.queue == [2, 3]
+    assert gw0.queue == [0, 2]
+    assert gw1.queue == [1, 3]
     assert run.sched.remove_node(gw0) == run.collection[0]
-    assert gw1.queue == [2, 3]  # already holds LOOKAHEAD tests
+    assert gw1.queue == [1, 3]  # already holds LOOKAHEAD tests
 
     gw2 = FakeNode("gw2", run.log)
     run.sched.add_node(gw2)
@@ -654,7 +673,7 @@ def test_a_replacement_node_gets_work() -> None:
     assert run.sched.collection_is_completed
     run.sched.schedule()
 
-    assert gw2.sent[0] == [1, 4]  # the requeued test first, then the unit's next one
+    assert gw2.sent[:2] == [[2], [4]]  # the requeued test first, then the unit's next one
     assert planned == [9, 9]
     run.nodes = [gw1, gw2]
     run.drain()
@@ -681,11 +700,14 @@ def test_a_crash_while_the_last_test_of_a_unit_runs_lets_the_unit_finish() -> No
     run = Run([(REVIEW, 2), (INSTALL, 1)], nodes=2).start()
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    assert gw0.queue == [0, 1, barrier]
+    assert gw0.queue == [0, barrier]
+    assert gw1.queue == [1, barrier]
     run.complete(gw0)
-    assert run.sched.remove_node(gw0) == run.collection[1]
+    assert run.decider.finished == []
+    assert run.sched.remove_node(gw1) == run.collection[1]
+    assert run.decider.crashes == [(REVIEW, run.collection[1])]
     assert run.decider.finished == [REVIEW]
-    assert gw1.sent == [run.tests[INSTALL]]
+    assert gw0.sent[-1] == run.tests[INSTALL]
 
 
 def test_a_crash_while_running_a_barrier_item_blames_no_test() -> None:
@@ -693,11 +715,11 @@ def test_a_crash_while_running_a_barrier_item_blames_no_test() -> None:
     run = Run([(REVIEW, 2), (INSTALL, 4)], nodes=2).start()
     gw0, gw1 = run.nodes
     barrier = run.barrier[REVIEW]
-    run.complete(gw0)
-    run.complete(gw0)
+    assert run.complete(gw0) == 0
+    assert run.complete(gw1) == 1
     assert run.decider.finished == [REVIEW]
-    assert gw0.queue == [barrier, 3, 4]  # the worker now runs the barrier item (it holds a next item)
-    assert gw1.queue == [5, 6]
+    assert gw0.queue == [barrier, 3, 5]  # the worker now runs the barrier item (it holds a next item)
+    assert gw1.queue == [barrier, 4, 6]
 
     crashed = run.sched.remove_node(gw0)
 

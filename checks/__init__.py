@@ -1,0 +1,1 @@
+"""The ICUPA runbook as gate tests: one module per phase, tied to ``runbook.toml``."""

@@ -1,0 +1,53 @@
+"""The runbook's deployment actions and the fixtures every gate suite shares."""
+
+from __future__ import annotations
+
+import pytest
+
+from checks.platform import Platform, PlatformError, load_platform
+from plugin import ActionResult, release_action
+from plugin.settings import Settings
+
+platform_up = release_action(
+    "platform_up",
+    phase=None,
+    mutating=False,
+    description="Brings the sandbox environment up on demand (idempotent); checks the real platform answers.",
+)
+db_push = release_action(
+    "db_push",
+    phase="deploy_staging",
+    step="migrations",
+    after=("platform_up",),
+    description="A: supabase db push, the pgTAP suite (supabase db test), the tenant profile backfill.",
+)
+functions_deploy = release_action(
+    "functions_deploy",
+    phase="deploy_staging",
+    step="functions",
+    after=("platform_up",),
+    description="B: deploy the edge functions on the release version.",
+)
+agents_deploy = release_action(
+    "agents_deploy",
+    phase="deploy_staging",
+    step="agents",
+    after=("platform_up",),
+    description="C: build, package (image digest), push and switch the agents service.",
+)
+web_deploy = release_action(
+    "web_deploy",
+    phase="deploy_staging",
+    step="web",
+    after=("platform_up",),
+    description="D: build the PWA with the staging variables and deploy it.",
+)
+
+
+@pytest.fixture(scope="session")
+def platform(platform_up: ActionResult, release_settings: Settings) -> Platform:
+    """The target environment's endpoints and database, once it is up."""
+    try:
+        return load_platform(release_settings)
+    except PlatformError as exc:
+        pytest.fail(str(exc), pytrace=False)
