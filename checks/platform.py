@@ -63,7 +63,7 @@ def _sandbox(env: str) -> Platform:
         prometheus_url=endpoints["prometheus"],
         dsn=box.dsn(),
         service_token=box.service_token(),
-        logs_dir=Path(status["state_dir"]) / env / "logs" if "state_dir" in status else None,
+        logs_dir=Path(status["state_dir"]) / "logs" if "state_dir" in status else None,
     )
 
 

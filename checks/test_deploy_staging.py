@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from checks.platform import Platform, action_summary, run_command
+from checks.platform import Platform, PlatformError, action_summary, run_command
 from plugin import ActionResult
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
@@ -166,7 +166,10 @@ def test_function_endpoints_answer(functions_deploy: ActionResult, platform: Pla
 @pytest.mark.phase("deploy_staging", "functions")
 @pytest.mark.checklist("deploy_staging.functions.logs_verified")
 def test_functions_log_has_no_errors(functions_deploy: ActionResult, platform: Platform) -> None:
-    lines = platform.log_text("functions").splitlines()
+    try:
+        lines = platform.log_text("functions").splitlines()
+    except PlatformError as exc:
+        pytest.fail(str(exc), pytrace=False)
     bad = [line for line in lines[-200:] if any(word in line for word in ("Uncaught", "panicked", "ERROR"))]
     assert bad == [], "errors in the functions log:\n" + "\n".join(bad[-10:])
 
