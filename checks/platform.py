@@ -125,9 +125,7 @@ class CommandOutcome:
     output: str
 
 
-def run_command(
-    argv: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, masker: Masker
-) -> CommandOutcome:
+def run_command(argv: list[str], *, cwd: Path, env: dict[str, str], timeout_s: float, masker: Masker) -> CommandOutcome:
     """Run a read-only check command (argv, no shell) under a timeout; output masked."""
     try:
         done = subprocess.run(

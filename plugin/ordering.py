@@ -69,7 +69,6 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
     problems: list[str] = []
     checklist = runtime.settings.checklist
     allure_on = bool(config.getoption("allure_report_dir", None))
-    covered: set[str] = set()
     for item in items:
         try:
             parsed = parse_gate_marks(item, list(item.iter_markers()))
@@ -90,16 +89,22 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
         for name in sorted(implied - marks.selections):
             item.add_marker(name)
         marks = GateMarks(marks.unit, marks.checklist, marks.advisory, marks.selections | implied)
-        covered.update(marks.checklist)
         item.stash[MARKS_KEY] = marks
         item.user_properties.append(
-            (PROPERTY, {"unit": marks.unit.label, "rank": marks.unit.rank, "advisory": marks.advisory})
+            (
+                PROPERTY,
+                {
+                    "unit": marks.unit.label,
+                    "rank": marks.unit.rank,
+                    "advisory": marks.advisory,
+                    "checklist": list(marks.checklist),
+                },
+            )
         )
         if allure_on:
             _allure_labels(item, marks.unit, marks)
     if problems:
         raise pytest.UsageError("release gate: bad gate test markers:\n" + _listing(problems))
-    runtime.extra["covered_all"] = covered
 
 
 def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks) -> None:
@@ -138,7 +143,6 @@ def order(config: pytest.Config, runtime: Runtime, session: pytest.Session, item
     items.sort(key=lambda item: item.stash[MARKS_KEY].unit.rank)
     runtime.gate_active = True
     runtime.rollback_selected = all(item.stash[MARKS_KEY].unit.is_rollback for item in items)
-    runtime.extra["covered_selected"] = {i for item in items for i in item.stash[MARKS_KEY].checklist}
     if runtime.is_worker:
         items[:] = _with_barriers(session, items)
 

@@ -35,6 +35,7 @@ class Tally:
     phases: dict[str, PhaseTally] = field(default_factory=dict)
     finished: set[str] = field(default_factory=set)
     blocking: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
+    covered: set[str] = field(default_factory=set)
 
     def add(self, report: pytest.TestReport, unit_of_crash: Callable[[str], Unit | None]) -> None:
         crashed = report.when not in ("setup", "call", "teardown")
@@ -42,6 +43,10 @@ class Tally:
         if unit is None:
             return
         tally = self.phases.setdefault(unit.phase, PhaseTally())
+        if not crashed and report.when == "setup":
+            ids = (gate_property(report) or {}).get("checklist")
+            if isinstance(ids, list):
+                self.covered.update(str(i) for i in ids)
         start, stop = getattr(report, "start", None), getattr(report, "stop", None)
         if isinstance(start, float) and isinstance(stop, float):
             tally.start = start if tally.start is None else min(tally.start, start)

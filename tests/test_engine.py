@@ -267,7 +267,10 @@ def test_expected_failure_is_not_blocking(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["*RELEASE GATE: PASSED*"])
 
 
-def test_uncovered_checklist_items_block_the_selected_environment(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_uncovered_checklist_items_block_the_selected_environment(
+    pytester: pytest.Pytester, workers: list[str]
+) -> None:
     _write_checklist(pytester)
     pytester.makepyfile(
         test_gate="""
@@ -281,7 +284,7 @@ def test_uncovered_checklist_items_block_the_selected_environment(pytester: pyte
     local = pytester.runpytest("-m", "local")
     local.assert_outcomes(passed=1)
     local.stdout.fnmatch_lines(["*RELEASE GATE: PASSED*"])
-    staging = pytester.runpytest("-m", "staging")
+    staging = pytester.runpytest_subprocess("-m", "staging", *workers)
     staging.assert_outcomes(passed=1)
     staging.stdout.fnmatch_lines(
         [

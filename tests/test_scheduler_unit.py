@@ -257,6 +257,7 @@ def test_every_test_runs_once_and_units_finish_in_order(nodes: int, layout: list
     assert sorted(i for i in run.completed if i in run.unit_of) == run.real
     assert all(len(run.ran_on[i]) == 1 for i in run.real)
     assert run.decider.finished == run.finished_units()
+    assert run.decider.started == run.finished_units()
     assert run.sched.tests_finished
     assert not run.sched.has_pending
     assert run.decider.crashes == []
@@ -322,6 +323,28 @@ def test_first_unit_is_handed_out_lookahead_tests_per_node() -> None:
     assert [node.queue for node in run.nodes] == [[0, 3], [1, 4], [2, 5]]
     assert run.sched.has_pending
     assert not run.sched.tests_finished
+
+
+def test_a_two_test_unit_runs_one_test_on_each_node_and_each_gets_the_barrier() -> None:
+    run = Run([(REVIEW, 2), (INSTALL, 1)], nodes=2).start()
+    gw0, gw1 = run.nodes
+    barrier = run.barrier[REVIEW]
+    assert [(name, indices) for _, name, indices in sends(run.log)] == [
+        ("gw0", [0]),
+        ("gw1", [1]),
+        ("gw0", [barrier]),
+        ("gw1", [barrier]),
+    ]
+    # each worker holds its test and a next item, so the two tests run in parallel
+    assert run.runnable() == [gw0, gw1]
+    assert run.complete(gw0) == 0
+    assert run.decider.finished == []
+    assert all(index not in node.received for node in run.nodes for index in run.tests[INSTALL])
+    assert run.complete(gw1) == 1
+    assert run.decider.finished == [REVIEW]
+    run.drain()
+    assert run.decider.finished == [REVIEW, INSTALL]
+    assert run.ran_on == {0: ["gw0"], 1: ["gw1"], barrier: ["gw0", "gw1"], 3: ["gw0"]}
 
 
 def test_a_unit_with_more_tests_than_twice_the_nodes_is_fed_as_nodes_free_up() -> None:
@@ -549,6 +572,45 @@ def test_runs_with_skipped_units_settle(nodes: int, skip: set[Unit]) -> None:
     assert sorted(i for i in run.completed if i in run.unit_of) == run.real
     assert all(len(run.ran_on[i]) == 1 for i in run.real)
     assert run.sched.tests_finished
+
+
+# -- unit_started -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nodes", [1, 2, 3])
+def test_unit_started_is_called_once_per_wave_in_unit_order(nodes: int) -> None:
+    layout = [(REVIEW, 2), (NOTIFY, 0), (INSTALL, 3), (PIPELINE, 2), (CONFIRM, 1), (MIGRATIONS, 3)]
+    run = Run(layout, nodes, skip={INSTALL, PIPELINE}).start()
+    assert run.decider.started == [REVIEW]
+    run.drain()
+    # waves: REVIEW, then INSTALL and PIPELINE together (both skipped), CONFIRM, MIGRATIONS;
+    # NOTIFY has no tests and is never handed out
+    assert run.decider.started == [REVIEW, INSTALL, CONFIRM, MIGRATIONS]
+    assert run.decider.finished == [REVIEW, INSTALL, PIPELINE, CONFIRM, MIGRATIONS]
+    events = [(kind, payload) for kind, payload in run.log if kind in {"started", "finished"}]
+    assert events == [
+        ("started", REVIEW),
+        ("finished", REVIEW),
+        ("started", INSTALL),
+        ("finished", INSTALL),
+        ("finished", PIPELINE),
+        ("started", CONFIRM),
+        ("finished", CONFIRM),
+        ("started", MIGRATIONS),
+        ("finished", MIGRATIONS),
+    ]
+    # a wave is started before any of its tests completes
+    for position, (kind, payload) in enumerate(run.log):
+        if kind == "complete" and payload in run.unit_of:
+            unit = run.unit_of[payload]
+            wave_start = INSTALL if unit is PIPELINE else unit
+            assert ("started", wave_start) in run.log[:position]
+
+
+def test_unit_started_is_not_called_without_real_tests() -> None:
+    run = Run([(REVIEW, 0), (INSTALL, 0)], nodes=2).start()
+    run.drain()
+    assert run.decider.started == []
 
 
 # -- rollback_selected ------------------------------------------------------------------
