@@ -308,10 +308,16 @@ class ReleaseGate:
         tr.write_sep(_SEP, "release gate")
         missing_items = runtime.extra.get("uncovered", [])
         if missing_items:
-            owed = "" if runtime.settings.selections else ", not owed by this run"
-            tr.write_line(f"checklist items without a test ({len(missing_items)}{owed}):")
-            for entry in missing_items:
-                tr.write_line(f"  {entry.id} [{entry.unit.label}] {entry.text}")
+            owed = bool(runtime.settings.selections)
+            if owed or self.config.option.verbose > 0:
+                note = "" if owed else ", not owed by this run"
+                tr.write_line(f"checklist items without a test ({len(missing_items)}{note}):")
+                for entry in missing_items:
+                    tr.write_line(f"  {entry.id} [{entry.unit.label}] {entry.text}")
+            else:
+                tr.write_line(
+                    f"checklist items without a test: {len(missing_items)}, not owed by this run (-v lists them)"
+                )
         for line in table_lines(self.tally):
             tr.write_line(line)
         note = rollback_line(runtime.state, self.tally, runtime.rollback_selected)
