@@ -318,11 +318,11 @@ class ReleaseGate:
                 tr.write_line(
                     f"checklist items without a test: {len(missing_items)}, not owed by this run (-v lists them)"
                 )
-        for line in table_lines(self.tally):
-            tr.write_line(line)
-        note = rollback_line(runtime.state, self.tally, runtime.rollback_selected)
-        if note:
-            tr.write_line(note)
+        for row in table_lines(self.tally):
+            tr.write_line(row)
+        rollback_note = rollback_line(runtime.state, self.tally, runtime.rollback_selected)
+        if rollback_note:
+            tr.write_line(rollback_note)
         if runtime.ledger.path.exists():
             tr.write_line(f"ledger: {runtime.ledger.path}")
         tr.write_line(verdict.line, green=verdict.passed, red=not verdict.passed, bold=True)
