@@ -68,6 +68,9 @@ class TargetConfig(_Strict):
     endpoints: dict[str, str] = Field(default_factory=dict)
     thresholds: Thresholds = Field(default_factory=Thresholds)
     actions: dict[str, ActionConfig] = Field(default_factory=dict)
+    # Settings of the gate suites themselves (artifact paths, providers); the engine keeps
+    # them opaque and the suite that reads a section validates it.
+    checks: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class ReleaseConfig(_Strict):
