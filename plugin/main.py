@@ -17,6 +17,7 @@ from plugin.engine import SKIP_PROPERTY, finish_unit, record_report
 from plugin.gate import skip_reason
 from plugin.ledger import actor
 from plugin.markers import SELECTION_MARKERS, register_markers
+from plugin.masking import mask_structure
 from plugin.ordering import BarrierItem, annotate, order
 from plugin.phases import UNITS, Unit
 from plugin.plan import plan_lines
@@ -190,9 +191,8 @@ class ReleaseGate:
         mask = self.runtime.settings.masker.mask
         if report.failed and report.longrepr is not None:
             text = str(report.longrepr)
-            masked = mask(text)
-            if masked != text:
-                report.longrepr = masked
+            if mask(text) != text:
+                report.longrepr = mask_structure(report.longrepr, mask)
         if report.sections:
             report.sections = [(title, mask(content)) for title, content in report.sections]
         return report

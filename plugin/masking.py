@@ -2,17 +2,17 @@
 
 Three kinds of secret are recognised: the values of environment variables a target names
 as secrets (or whose names say they are secret), credentials inside URLs, and tokens with
-well-known shapes. The masker is applied to argv, action output, ledger records, terminal
-lines and report attachments alike.
+well-known shapes. The masker is applied to argv, action output, ledger records, the plan,
+pytest's failure reports and captured output, and Allure results.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 MASK: Final = "***"
 # Environment variable names that hold secrets whatever the configuration says.
@@ -79,3 +79,28 @@ class Masker:
 
     def mask_argv(self, argv: Iterable[str]) -> list[str]:
         return [self.mask(arg) for arg in argv]
+
+
+_MAX_DEPTH: Final = 16
+
+
+def mask_structure(value: Any, mask: Callable[[str], str], depth: int = 0) -> Any:
+    """Mask every string inside a report structure, keeping the structure.
+
+    Used on pytest's failure representations (whose parts are plain objects, lists and
+    tuples of strings), so the masked report still renders as pytest renders it.
+    """
+    if isinstance(value, str):
+        return mask(value)
+    if depth > _MAX_DEPTH:
+        return value
+    if isinstance(value, list):
+        return [mask_structure(v, mask, depth + 1) for v in value]
+    if isinstance(value, tuple):
+        return tuple(mask_structure(v, mask, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return {k: mask_structure(v, mask, depth + 1) for k, v in value.items()}
+    if hasattr(value, "__dict__") and type(value).__module__.startswith(("_pytest", "pytest")):
+        for name, field_value in vars(value).items():
+            object.__setattr__(value, name, mask_structure(field_value, mask, depth + 1))
+    return value

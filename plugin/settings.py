@@ -44,7 +44,12 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         help="run read-only checks; report every mutating action as planned without executing it",
     )
-    group.addoption("--release-target", metavar="NAME", default=None, help="target in release.toml (default: sandbox)")
+    group.addoption(
+        "--release-target",
+        metavar="NAME",
+        default=None,
+        help="target in release.toml (default: its default_target, else sandbox)",
+    )
     group.addoption(
         "--release-env",
         metavar="ENV",
