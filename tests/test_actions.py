@@ -370,6 +370,6 @@ def test_secret_in_a_failure_message_and_captured_output_is_masked(project: pyte
     result.assert_outcomes(failed=1)
     assert "s3cr3t-token-value" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*E       AssertionError: assert '***' == 'something else'*"])
-    result.stdout.fnmatch_lines(["FAILED test_leak.py::test_leaks - AssertionError: assert '***' == 'something else'"])
+    result.stdout.fnmatch_lines(["FAILED test_leak.py::test_leaks - AssertionError: assert '***' ==*"])
     for path in results.iterdir():
         assert "s3cr3t-token-value" not in path.read_text(errors="replace"), path.name
