@@ -44,6 +44,7 @@ class ActionSpec:
     name: str
     unit: Unit | None  # None: may first run from whichever unit needs it
     mutating: bool = True
+    deploys: bool = True  # changes what the platform serves: a failure after it may trigger rollback
     compensates: str | None = None
     after: tuple[str, ...] = ()
     description: str = ""
@@ -283,6 +284,7 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
         "action": spec.name,
         "unit": spec.where,
         "mutating": spec.mutating,
+        "deploys": spec.mutating and spec.deploys,
         "compensates": spec.compensates,
         "target": settings.target_name,
         "env": settings.env,
@@ -303,10 +305,13 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
         if refusal is not None:
             record = runtime.ledger.append({**base, "status": "refused", "message": refusal})
             _fail(spec, record)
+        problem = None
         try:
             command = resolve_command(runtime, spec)
         except ActionError as exc:
-            record = runtime.ledger.append({**base, "status": "error", "message": str(exc)})
+            problem = str(exc)
+        if problem is not None:  # failed outside the except block: one message, no chained traceback
+            record = runtime.ledger.append({**base, "status": "error", "message": problem})
             _fail(spec, record)
         base["commands"] = [settings.masker.mask_argv(argv) for argv in command.argvs]
         base["cwd"] = str(command.cwd)
@@ -375,6 +380,7 @@ def release_action(
     phase: str | None,
     step: str | None = None,
     mutating: bool = True,
+    deploys: bool = True,
     compensates: str | None = None,
     after: tuple[str, ...] = (),
     description: str = "",
@@ -388,7 +394,9 @@ def release_action(
 
     ``phase=None`` declares an action that is not part of one unit (bringing a platform
     up, say): it runs once, from whichever unit first needs it. ``after`` names actions
-    that must have succeeded first; they are run (once) before this one.
+    that must have succeeded first; they are run (once) before this one. A mutating action
+    with ``deploys=False`` (a notification, a log entry) is skipped by a dry run but does not
+    count as a deployment when the gate decides whether to roll back.
     """
     unit: Unit | None = None
     if phase is not None:
@@ -397,7 +405,13 @@ def release_action(
         except ValueError as exc:
             raise ValueError(f"release_action({name!r}): {exc}") from None
     spec = ActionSpec(
-        name=name, unit=unit, mutating=mutating, compensates=compensates, after=tuple(after), description=description
+        name=name,
+        unit=unit,
+        mutating=mutating,
+        deploys=deploys,
+        compensates=compensates,
+        after=tuple(after),
+        description=description,
     )
     DECLARED_ACTIONS[name] = spec
 

@@ -98,9 +98,9 @@ class Ledger:
         return found
 
     def executed_mutations(self) -> list[str]:
-        """Mutating actions that really ran (whatever their result) in this run."""
+        """Deploying actions that really ran (whatever their result) in this run."""
         return [
             str(r["action"])
             for r in self.records()
-            if r.get("kind") == "action" and r.get("mutating") and r.get("executed")
+            if r.get("kind") == "action" and r.get("deploys", r.get("mutating")) and r.get("executed")
         ]

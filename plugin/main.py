@@ -74,9 +74,15 @@ class ReleaseGate:
         self.verdict: Verdict | None = None
         self._unit_by_nodeid: dict[str, Unit] | None = None
         self.allure_masker: allure_support.ResultMasker | None = None
+        self.session: pytest.Session | None = None
 
     @pytest.hookimpl
     def pytest_unconfigure(self) -> None:
+        collected = self.runtime.extra.pop("collected_order", None)
+        if self.session is not None and collected is not None and len(collected) == len(self.session.items):
+            # Hand the items back in the order they were created, so that tearing down a
+            # large session frees them in memory order (measurably faster at exit).
+            self.session.items[:] = collected
         if self.allure_masker is not None:
             allure_support.unregister_masker(self.allure_masker)
             self.allure_masker = None
@@ -86,6 +92,7 @@ class ReleaseGate:
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         config, runtime = self.config, self.runtime
+        self.session = session
         if allure_support.alluredir(config) is not None:
             # Registered after allure-pytest's own writers, so it sees each result first.
             self.allure_masker = allure_support.register_masker(runtime.settings.masker.mask)

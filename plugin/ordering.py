@@ -9,6 +9,7 @@ end (see :mod:`plugin.scheduler`).
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -60,6 +61,31 @@ def _checklist_problem(runtime: Runtime, item: pytest.Item, marks: GateMarks) ->
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Annotation:
+    """What every test with the same markers gets; shared, so a big suite allocates little."""
+
+    marks: GateMarks
+    implied: tuple[str, ...]
+    property: tuple[str, dict[str, object]]
+
+
+def _annotation(runtime: Runtime, parsed: GateMarks) -> _Annotation:
+    checklist = runtime.settings.checklist
+    implied: set[str] = set()
+    if checklist is not None:
+        for item_id in parsed.checklist:
+            implied |= checklist.items[item_id].environments
+    marks = GateMarks(parsed.unit, parsed.checklist, parsed.advisory, parsed.selections | implied)
+    entry: dict[str, object] = {
+        "unit": marks.unit.label,
+        "rank": marks.unit.rank,
+        "advisory": marks.advisory,
+        "checklist": list(marks.checklist),
+    }
+    return _Annotation(marks, tuple(sorted(implied - parsed.selections)), (PROPERTY, entry))
+
+
 def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) -> None:
     """Parse and check the markers of every collected gate test, before deselection.
 
@@ -67,42 +93,40 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
     its tests part of ``-m staging``) are added here, so ``-m`` sees them.
     """
     problems: list[str] = []
-    checklist = runtime.settings.checklist
     allure_on = bool(config.getoption("allure_report_dir", None))
+    shared: dict[GateMarks, _Annotation] = {}
+    inherited: dict[int, list[pytest.Mark]] = {}
+
+    def chain(node: pytest.Item | pytest.Collector | None) -> list[pytest.Mark]:
+        # The same as node.iter_markers() (closest first), one walk per collector.
+        if node is None:
+            return []
+        found = inherited.get(id(node))
+        if found is None:
+            found = inherited[id(node)] = [*node.own_markers, *chain(node.parent)]
+        return found
+
     for item in items:
         try:
-            parsed = parse_gate_marks(item, list(item.iter_markers()))
+            parsed = parse_gate_marks(item, [*item.own_markers, *chain(item.parent)])
         except MarkerError as exc:
             problems.append(str(exc))
             continue
         if parsed is None:
             continue
-        marks = parsed
-        problem = _checklist_problem(runtime, item, marks)
-        if problem is not None:
-            problems.append(problem)
-            continue
-        implied: set[str] = set()
-        if checklist is not None:
-            for item_id in marks.checklist:
-                implied |= checklist.items[item_id].environments
-        for name in sorted(implied - marks.selections):
+        annotation = shared.get(parsed)
+        if annotation is None:
+            problem = _checklist_problem(runtime, item, parsed)
+            if problem is not None:
+                problems.append(problem)
+                continue
+            annotation = shared[parsed] = _annotation(runtime, parsed)
+        for name in annotation.implied:
             item.add_marker(name)
-        marks = GateMarks(marks.unit, marks.checklist, marks.advisory, marks.selections | implied)
-        item.stash[MARKS_KEY] = marks
-        item.user_properties.append(
-            (
-                PROPERTY,
-                {
-                    "unit": marks.unit.label,
-                    "rank": marks.unit.rank,
-                    "advisory": marks.advisory,
-                    "checklist": list(marks.checklist),
-                },
-            )
-        )
+        item.stash[MARKS_KEY] = annotation.marks
+        item.user_properties.append(annotation.property)
         if allure_on:
-            _allure_labels(item, marks.unit, marks)
+            _allure_labels(item, annotation.marks.unit, annotation.marks)
     if problems:
         raise pytest.UsageError("release gate: bad gate test markers:\n" + _listing(problems))
 
@@ -140,6 +164,7 @@ def order(config: pytest.Config, runtime: Runtime, session: pytest.Session, item
     if not gate:
         return
     _check_actions(runtime, gate)
+    runtime.extra["collected_order"] = list(items)
     items.sort(key=lambda item: item.stash[MARKS_KEY].unit.rank)
     runtime.gate_active = True
     runtime.rollback_selected = all(item.stash[MARKS_KEY].unit.is_rollback for item in items)
@@ -149,8 +174,12 @@ def order(config: pytest.Config, runtime: Runtime, session: pytest.Session, item
 
 def _check_actions(runtime: Runtime, items: list[pytest.Item]) -> None:
     problems: dict[str, str] = {}
+    declared = set(DECLARED_ACTIONS)
     for item in items:
-        for name in actions_used(getattr(item, "fixturenames", ())):
+        fixturenames = getattr(item, "fixturenames", ())
+        if declared.isdisjoint(fixturenames):
+            continue
+        for name in actions_used(fixturenames):
             spec = DECLARED_ACTIONS[name]
             if name in problems:
                 continue

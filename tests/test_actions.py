@@ -373,3 +373,32 @@ def test_secret_in_a_failure_message_and_captured_output_is_masked(project: pyte
     result.stdout.fnmatch_lines(["FAILED test_leak.py::test_leaks - AssertionError: assert '***' ==*"])
     for path in results.iterdir():
         assert "s3cr3t-token-value" not in path.read_text(errors="replace"), path.name
+
+
+def test_a_notification_does_not_trigger_a_rollback(project: pytest.Pytester) -> None:
+    project.makeconftest(
+        CONFTEST.replace(
+            'notify = release_action("notify", phase="pre_release", step="notify")',
+            'notify = release_action("notify", phase="pre_release", step="notify", deploys=False)',
+        )
+    )
+    project.makepyfile(
+        test_release="""
+        import pytest
+
+        @pytest.mark.phase("pre_release", "notify")
+        def test_notify(notify):
+            assert notify.ok
+
+        @pytest.mark.phase("validate", "pipeline")
+        def test_lint():
+            assert False
+
+        @pytest.mark.phase("rollback", "schema")
+        def test_undo(undo_push):
+            pass
+        """
+    )
+    result = project.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1, skipped=1)
+    result.stdout.fnmatch_lines(["*rollback: not triggered (nothing was deployed in this run)*"])
