@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from checks.actions_pre_release import notify_stakeholders, release_repo, sbom_generate  # noqa: F401
+from checks.actions_validate import *  # noqa: F403 - the validate phase's actions
 from checks.platform import Platform, PlatformError, load_platform
 from plugin import ActionResult, release_action
 from plugin.settings import Settings
