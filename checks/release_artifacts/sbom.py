@@ -1,0 +1,141 @@
+"""SBOMs: a CycloneDX JSON and an SPDX JSON document of the release, valid and of its version.
+
+- CycloneDX: validated against the schema of its own ``specVersion`` with
+  cyclonedx-python-lib's strict JSON validator (unknown properties are errors); the BOM's
+  ``metadata.component.version`` must be the release's version, and it lists components.
+- SPDX (2.2 or 2.3 JSON): parsed and validated with spdx-tools; the package(s) the
+  document ``DESCRIBES`` must carry the release's version in ``versionInfo``.
+
+Every problem is an :class:`~checks.artifacts.ArtifactError` naming the file and what is
+wrong (the first few schema errors, each with its JSON path).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from checks.artifacts import ArtifactError
+
+_SHOWN_ERRORS: Final = 5
+
+
+def _bare(version: str) -> str:
+    return version[1:] if version.startswith("v") else version
+
+
+def _load_json(path: Path, kind: str) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ArtifactError(path, f"the {kind} SBOM does not exist (was it generated?)") from None
+    except OSError as exc:
+        raise ArtifactError(path, f"cannot read the {kind} SBOM: {exc.strerror or exc}") from None
+    if not raw.strip():
+        raise ArtifactError(path, f"the {kind} SBOM is empty")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ArtifactError(path, f"not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise ArtifactError(
+            path, f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    if not isinstance(document, dict):
+        raise ArtifactError(path, f"the {kind} SBOM is a JSON {type(document).__name__}, not an object")
+    return document
+
+
+@dataclass(frozen=True)
+class SbomSummary:
+    format: str  # "CycloneDX 1.6", "SPDX-2.3"
+    name: str
+    version: str
+    packages: int
+
+
+def _json_path(error: Any) -> str:
+    path = getattr(error, "json_path", None)
+    return str(path) if path else "$"
+
+
+def check_cyclonedx(path: Path, release: str) -> SbomSummary:
+    from cyclonedx.schema import SchemaVersion  # noqa: PLC0415 - heavy; only when an SBOM is checked
+    from cyclonedx.validation.json import JsonStrictValidator  # noqa: PLC0415
+
+    document = _load_json(path, "CycloneDX")
+    if document.get("bomFormat") != "CycloneDX":
+        raise ArtifactError(path, f"bomFormat is {document.get('bomFormat')!r}, not 'CycloneDX'")
+    spec = document.get("specVersion")
+    if not isinstance(spec, str):
+        raise ArtifactError(path, "specVersion is missing: the schema to validate against is unknown")
+    try:
+        schema = SchemaVersion.from_version(spec)
+    except (ValueError, KeyError):
+        raise ArtifactError(path, f"specVersion {spec!r} is not a CycloneDX version this validator knows") from None
+    errors = JsonStrictValidator(schema).validate_str(json.dumps(document), all_errors=True)
+    if errors is not None:
+        found = list(errors)
+        shown = [f"{_json_path(e.data)}: {getattr(e.data, 'message', e)}" for e in found[:_SHOWN_ERRORS]]
+        more = f" (and {len(found) - len(shown)} more)" if len(found) > len(shown) else ""
+        raise ArtifactError(path, f"not valid CycloneDX {spec} (strict schema): " + "; ".join(shown) + more)
+    component = document.get("metadata", {}).get("component")
+    if not isinstance(component, dict):
+        raise ArtifactError(path, "metadata.component is missing: the SBOM does not say what it describes")
+    version = component.get("version")
+    if version is None:
+        raise ArtifactError(path, "metadata.component.version is missing")
+    if _bare(str(version)) != _bare(release):
+        raise ArtifactError(
+            path, f"metadata.component.version is {version!r}, but the release is {release}: an SBOM of another version"
+        )
+    components = document.get("components") or []
+    if not components:
+        raise ArtifactError(path, "the SBOM lists no components")
+    return SbomSummary(f"CycloneDX {spec}", str(component.get("name", "")), str(version), len(components))
+
+
+def check_spdx(path: Path, release: str) -> SbomSummary:
+    from spdx_tools.spdx.model.relationship import RelationshipType  # noqa: PLC0415 - heavy; only when needed
+    from spdx_tools.spdx.parser.error import SPDXParsingError  # noqa: PLC0415
+    from spdx_tools.spdx.parser.jsonlikedict.json_like_dict_parser import JsonLikeDictParser  # noqa: PLC0415
+    from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document  # noqa: PLC0415
+
+    document = _load_json(path, "SPDX")
+    spdx_version = document.get("spdxVersion")
+    if spdx_version not in {"SPDX-2.2", "SPDX-2.3"}:
+        raise ArtifactError(path, f"spdxVersion is {spdx_version!r}: expected SPDX-2.2 or SPDX-2.3 JSON")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the library's own deprecation notices are not findings
+            parsed = JsonLikeDictParser().parse(document)  # type: ignore[no-untyped-call]
+    except SPDXParsingError as exc:
+        messages: list[str] = exc.get_messages()  # type: ignore[no-untyped-call]
+        more = f" (and {len(messages) - _SHOWN_ERRORS} more)" if len(messages) > _SHOWN_ERRORS else ""
+        raise ArtifactError(path, "not a valid SPDX document: " + "; ".join(messages[:_SHOWN_ERRORS]) + more) from None
+    problems = validate_full_spdx_document(parsed)
+    if problems:
+        shown = [p.validation_message for p in problems[:_SHOWN_ERRORS]]
+        more = f" (and {len(problems) - _SHOWN_ERRORS} more)" if len(problems) > _SHOWN_ERRORS else ""
+        raise ArtifactError(path, f"{spdx_version} validation failed: " + "; ".join(shown) + more)
+    described_ids = {
+        r.related_spdx_element_id
+        for r in parsed.relationships
+        if r.spdx_element_id == parsed.creation_info.spdx_id and r.relationship_type == RelationshipType.DESCRIBES
+    }
+    described = [p for p in parsed.packages if p.spdx_id in described_ids]
+    if not described:
+        raise ArtifactError(path, "the document DESCRIBES no package: it does not say what it is the SBOM of")
+    wrong = [p for p in described if _bare(str(p.version or "")) != _bare(release)]
+    if wrong:
+        listed = ", ".join(f"{p.name} {p.version!r}" for p in wrong)
+        raise ArtifactError(
+            path,
+            f"the described package has versionInfo {listed}; the release is {release}: an SBOM of another version",
+        )
+    if len(parsed.packages) <= len(described):
+        raise ArtifactError(path, "the SBOM lists no packages besides the one it describes")
+    return SbomSummary(spdx_version, parsed.creation_info.name, str(described[0].version), len(parsed.packages))
