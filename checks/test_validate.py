@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import pytest
 
@@ -246,12 +246,6 @@ def test_secret_scan_is_clean(artifact_settings: ArtifactSettings, artifact_path
     _require(not problems, "secret scan (values never shown):\n" + "\n".join(problems))
 
 
-def _archive_event(pytestconfig: pytest.Config, kind: str, kept: list[ArchivedFile], **extra: Any) -> None:
-    runtime = get_runtime(pytestconfig)
-    unit = runtime.current_unit.label if runtime.current_unit else None
-    runtime.ledger.append(ledger_event(kind, kept, unit=unit, actor=actor(), **extra))
-
-
 # --- 3. security validation ---------------------------------------------------------------
 
 
@@ -299,6 +293,13 @@ def test_mcp_security_lint(security_lint_mcp: ActionResult) -> None:
 @pytest.mark.checklist("validate.confirm.ci_green")
 def test_ci_pipelines_green(ci_green: ActionResult) -> None:
     assert ci_green.ok
+
+
+def _archive_event(pytestconfig: pytest.Config, kind: str, kept: list[ArchivedFile]) -> None:
+    """Record the archived files and their checksums in the run ledger."""
+    runtime = get_runtime(pytestconfig)
+    unit = runtime.current_unit.label if runtime.current_unit else None
+    runtime.ledger.append(ledger_event(kind, kept, unit=unit, actor=actor()))
 
 
 @pytest.fixture(scope="module")
