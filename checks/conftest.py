@@ -6,9 +6,27 @@ import pytest
 
 from checks.actions_pre_release import notify_stakeholders, release_repo, sbom_generate  # noqa: F401
 from checks.actions_validate import *  # noqa: F403 - the validate phase's actions
+from checks.artifacts import settings as artifact_settings
 from checks.platform import Platform, PlatformError, load_platform
+from checks.remote import settings as remote_settings
 from plugin import ActionResult, release_action
+from plugin.runtime import get_runtime
 from plugin.settings import Settings
+
+
+# trylast: the release gate's own pytest_configure resolves the settings read here.
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The suites' own settings in release.toml are checked before anything runs."""
+    settings = get_runtime(config).settings
+    if settings.target is None:
+        return
+    try:
+        artifact_settings.from_target(settings)
+        remote_settings.from_target(settings)
+    except (artifact_settings.ArtifactSettingsError, remote_settings.SettingsError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+
 
 platform_up = release_action(
     "platform_up",

@@ -79,3 +79,32 @@ def test_an_action_is_refused_once_the_gate_closed(closed_unit: str) -> None:
     reason = _refusal(runtime, spec)  # type: ignore[arg-type]  # a stand-in with the fields _refusal reads
     assert reason is not None
     assert reason.startswith(f"refused: release gate closed: blocking failure in {closed_unit}")
+
+
+def test_a_wrong_key_in_a_suite_section_is_a_usage_error(tmp_path: Path) -> None:
+    text = (REPO / "release.toml").read_text()
+    bad = tmp_path / "release.toml"
+    bad.write_text(
+        text.replace("[targets.sandbox.checks.coverage]", '[targets.sandbox.checks.coverage]\nfigur = "x"', 1)
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-o",
+            f"release_config={bad}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "targets.sandbox.checks.coverage.figur: Extra inputs are not permitted" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
