@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 def _query(platform: Platform, sql: str) -> list[tuple[Any, ...]]:
     with psycopg.connect(platform.dsn, connect_timeout=DB_TIMEOUT_S) as conn:
         conn.execute(f"set statement_timeout = {DB_TIMEOUT_S * 1000}")
-        return conn.execute(sql).fetchall()  # type: ignore[arg-type]  # fixed SQL of this module
+        return conn.execute(sql).fetchall()
 
 
 def _get_json(url: str, token: str | None = None) -> Any:
