@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from sandbox import deploy
+from sandbox import baseline, deploy
 from sandbox.faults import FAULTS, parse_assignments
 from sandbox.layout import ENVIRONMENTS, SandboxUsageError, parse_env
 from sandbox.platform import Report, Sandbox
@@ -60,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     web = deploy_verbs.add_parser("web", parents=[env_option], help="build and switch the active web release")
     web.add_argument("--version", required=True)
 
+    baseline_verb = verbs.add_parser(
+        "baseline", parents=[env_option], help="deploy an earlier release once, if this environment never had one"
+    )
+    baseline_verb.add_argument("--version", required=True, help="the previous release, e.g. v0.0.9")
     rollback = verbs.add_parser("rollback", help="redeploy an earlier release").add_subparsers(
         dest="step", required=True, metavar="STEP"
     )
@@ -79,6 +83,7 @@ VERBS: Final[dict[str, Callable[[Sandbox, argparse.Namespace], Report]]] = {
     "deploy agents": lambda sandbox, args: deploy.deploy_agents(sandbox, args.version),
     "deploy web": lambda sandbox, args: deploy.deploy_web(sandbox, args.version),
     "rollback agents": lambda sandbox, args: deploy.rollback_agents(sandbox, args.digest),
+    "baseline": lambda sandbox, args: baseline.ensure_baseline(sandbox, args.version),
 }
 
 

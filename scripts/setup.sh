@@ -36,4 +36,10 @@ fi
 if [ -f sandbox/install.sh ]; then
     timeout 1800 bash sandbox/install.sh
 fi
+
+# Lighthouse (pinned in lighthouse/package.json), run against the system Chromium.
+if [ ! -x lighthouse/node_modules/.bin/lighthouse ] || [ lighthouse/package-lock.json -nt lighthouse/node_modules ]; then
+    echo "setup: installing Lighthouse"
+    timeout 600 npm ci --prefix lighthouse --no-audit --no-fund
+fi
 echo "setup: done"

@@ -1,0 +1,1 @@
+"""Lighthouse for the release gate: the runner, Lighthouse CI assertions, PWA installability."""
