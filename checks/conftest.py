@@ -9,6 +9,7 @@ from checks.actions_validate import *  # noqa: F403 - the validate phase's actio
 from checks.artifacts import settings as artifact_settings
 from checks.platform import Platform, PlatformError, load_platform
 from checks.remote import settings as remote_settings
+from checks.remote.fixtures import check_settings, github, remotes  # noqa: F401
 from plugin import ActionResult, release_action
 from plugin.runtime import get_runtime
 from plugin.settings import Settings

@@ -8,21 +8,16 @@ ledger. The Lighthouse review is another suite's.
 
 Settings come from ``[targets.<t>.checks.github|slack|release]`` (:mod:`checks.remote.settings`).
 For the sandbox, GitHub and Slack are recorded fakes served on loopback by the session
-fixture :func:`remotes`, which points the clients (and the notify action, through the
-webhook variable) at them and stops them at the end. Checks only read: the release
-repository is built by the ``release_repo`` action, the SBOMs by ``sbom_generate``.
+fixture ``remotes`` (:mod:`checks.remote.fixtures`, shared through ``checks/conftest.py``
+with ``check_settings`` and ``github``), which points the clients (and the notify action,
+through the webhook variable) at them and stops them at the end. Checks only read: the
+release repository is built by the ``release_repo`` action, the SBOMs by ``sbom_generate``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import string
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 import pytest
 
@@ -33,29 +28,15 @@ from checks.release_artifacts.changelog import release_notes
 from checks.release_artifacts.sarif import load_sarif
 from checks.release_artifacts.sbom import check_cyclonedx, check_spdx
 from checks.release_artifacts.tags import check_release_tag, resolve_commit
-from checks.remote.fakes import FakeDataError, FakeGitHub, FakeSlack
+from checks.remote.fixtures import Remotes
+from checks.remote.fixtures import fail as _fail
 from checks.remote.github import CheckRun, GitHubClient, GitHubError, Issue
-from checks.remote.settings import CheckSettings, SettingsError, TriageRule, from_target
+from checks.remote.settings import CheckSettings, SettingsError, TriageRule
 from plugin import ActionResult
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
-
-def _fail(message: str) -> NoReturn:
-    """Fail with ``message`` alone: no traceback, and not the exception being handled either."""
-    __tracebackhide__ = True
-    raise pytest.fail.Exception(message, pytrace=False) from None
-
-
-# --- settings, fakes and clients ----------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def check_settings(release_settings: Settings) -> CheckSettings:
-    try:
-        return from_target(release_settings)
-    except SettingsError as exc:
-        _fail(str(exc))
+# --- settings and clients: check_settings, remotes and github are in checks.remote.fixtures -----
 
 
 @pytest.fixture(scope="session")
@@ -63,77 +44,6 @@ def release_version(release_settings: Settings) -> str:
     if not release_settings.version:
         _fail("the release version is unknown: give --release-version vX.Y.Z or the target's version_file")
     return release_settings.version
-
-
-@dataclass
-class Remotes:
-    """Where the clients go: the real APIs, or the loopback fakes of the recorded answers."""
-
-    github_url: str | None
-    github_fake: FakeGitHub | None
-    slack_fake: FakeSlack | None
-
-
-def _sandbox_token() -> str:
-    # Shaped like a GitHub App installation token, so the engine's masker knows it too.
-    return "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
-
-
-@pytest.fixture(scope="session")
-def remotes(check_settings: CheckSettings) -> Iterator[Remotes]:
-    """Start the recorded fakes the target asks for (free loopback ports); stop them at the end."""
-    started: list[FakeGitHub | FakeSlack] = []
-    patch = pytest.MonkeyPatch()
-    try:
-        remote = Remotes(None, None, None)
-        github = check_settings.github
-        if github is not None:
-            try:
-                api_url, repository = check_settings.github_target()
-                if github.recorded is not None:
-                    token = os.environ.get(github.token_env) or _sandbox_token()
-                    patch.setenv(github.token_env, token)
-                    release = check_settings.release
-                    repo = check_settings.path("release.repo", release.repo) if release else None
-                    folder = check_settings.path("github.recorded", github.recorded)
-                    remote.github_fake = FakeGitHub(folder, repository, token=token, git_repo=repo)
-                    started.append(remote.github_fake)
-                    api_url = remote.github_fake.start()
-                remote.github_url = api_url
-            except (SettingsError, FakeDataError) as exc:
-                _fail(str(exc))
-        slack = check_settings.slack
-        if slack is not None and slack.fake:
-            remote.slack_fake = FakeSlack()
-            started.append(remote.slack_fake)
-            remote.slack_fake.start()
-            patch.setenv(slack.webhook_env, remote.slack_fake.url)
-        yield remote
-    finally:
-        for server in started:
-            server.stop()
-        patch.undo()
-
-
-@pytest.fixture(scope="session")
-def github(remotes: Remotes, check_settings: CheckSettings) -> Iterator[GitHubClient]:
-    settings = check_settings.require_github()
-    if remotes.github_url is None:
-        _fail(f"{check_settings.source}: no GitHub API for target {check_settings.target!r}")
-    try:
-        _, repository = check_settings.github_target()
-        client = GitHubClient.from_env(
-            remotes.github_url,
-            repository,
-            settings.token_env,
-            timeout_s=settings.timeout_s,
-            per_page=settings.per_page,
-            max_pages=settings.max_pages,
-        )
-    except (SettingsError, GitHubError) as exc:
-        _fail(str(exc))
-    with client:
-        yield client
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,10 @@ plan with its argv and in the ledger with its outcome. The reports those command
 ``checks/artifacts/``: a report that cannot be read fails its check, naming the file.
 Paths and the coverage figure come from ``[targets.<t>.checks.artifacts]`` and
 ``[targets.<t>.checks.coverage]`` in ``release.toml``.
+
+GitHub's own scans are read through the shared ``github`` fixture (``checks/remote/fixtures.py``,
+``[targets.<t>.checks.github]``; for the sandbox, the recorded fake on loopback): no open
+secret-scanning alert, and every Dependabot alert at or above ``dependabot_level`` triaged.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from checks.artifacts.coverage import COVERAGE_FORMATS, CoverageReport, combine,
 from checks.artifacts.eslint import LintReport, load_eslint
 from checks.artifacts.secrets import load_gitleaks, scan_detect_secrets
 from checks.artifacts.settings import ArtifactPaths, ArtifactSettings, ArtifactSettingsError, from_target, variables
+from checks.remote.alerts import DEPENDABOT_STATES, dependabot_verdict, secret_scanning_verdict
+from checks.remote.github import GitHubClient, GitHubError
+from checks.remote.settings import CheckSettings, SettingsError
 from plugin import ActionResult
 from plugin.actions import DECLARED_ACTIONS, ActionError, resolve_command
 from plugin.ledger import actor
@@ -246,6 +253,17 @@ def test_secret_scan_is_clean(artifact_settings: ArtifactSettings, artifact_path
     _require(not problems, "secret scan (values never shown):\n" + "\n".join(problems))
 
 
+@pytest.mark.phase("validate", "pipeline")
+@pytest.mark.checklist("validate.ci.secret_scan_github")
+def test_github_secret_scanning_has_no_open_alert(github: GitHubClient) -> None:
+    try:
+        alerts = github.secret_scanning_alerts("open")
+    except GitHubError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    verdict = secret_scanning_verdict(alerts, github.repository)
+    _require(verdict is None, verdict or "")
+
+
 # --- 3. security validation ---------------------------------------------------------------
 
 
@@ -278,6 +296,19 @@ def test_dependency_audit_at_level_high(audit_report: AuditReport, artifact_sett
     table = artifact_settings.artifacts
     level = table.audit_level
     _require(not audit_report.at_or_above(level), _advisories(audit_report, level, table.audit_recorded))
+
+
+@pytest.mark.phase("validate", "pipeline")
+@pytest.mark.checklist("validate.security.dependabot_triaged")
+def test_dependabot_alerts_are_triaged(github: GitHubClient, check_settings: CheckSettings) -> None:
+    try:
+        level = check_settings.require_github().dependabot_level
+        alerts = github.dependabot_alerts(",".join(DEPENDABOT_STATES))
+    except (SettingsError, GitHubError) as exc:
+        pytest.fail(str(exc), pytrace=False)
+    verdict = dependabot_verdict(alerts, level, github.repository)
+    _require(verdict is None, verdict or "")
+    print(f"Dependabot: {len(alerts)} alerts in {github.repository}, none open at {level} or above")  # -rP
 
 
 @pytest.mark.phase("validate", "pipeline")

@@ -10,6 +10,10 @@
   default) keeps the newest run of each name; an unknown ref is GitHub's 422;
 - ``dependabot-alerts.json``: ``GET /repos/{o}/{r}/dependabot/alerts`` with ``state`` and
   ``severity`` filters and cursor pagination (``after``);
+- ``secret-scanning-alerts.json``: ``GET /repos/{o}/{r}/secret-scanning/alerts`` with
+  ``state`` (``open``/``resolved``), ``secret_type`` and ``resolution`` filters, newest
+  first, page-number pagination; with :attr:`FakeGitHub.secret_scanning_enabled` off it
+  answers like a repository without secret scanning (404, GitHub's documented answer);
 - git refs from a backing git repository (read-only ``git``): ``/git/ref/tags/{tag}``,
   ``/git/matching-refs/tags/{prefix}`` and ``/git/tags/{sha}`` for annotated tags.
 
@@ -83,11 +87,15 @@ class FakeGitHub(LoopbackServer):
         self.check_runs: list[dict[str, Any]] = runs["check_runs"]
         self.check_runs_ref = str(runs.get("for_ref", ""))
         self.alerts: list[dict[str, Any]] = _recorded(recorded, "dependabot-alerts.json", "items")["items"]
+        secret_alerts = _recorded(recorded, "secret-scanning-alerts.json", "items")
+        self.secret_alerts: list[dict[str, Any]] = secret_alerts["items"]
+        self.secret_scanning_enabled = True
         self._remaining = 5000
         repo = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         self.add_route("GET", repo + r"/issues", self._issues)
         self.add_route("GET", repo + r"/commits/(?P<ref>.+)/check-runs", self._check_runs)
         self.add_route("GET", repo + r"/dependabot/alerts", self._alerts)
+        self.add_route("GET", repo + r"/secret-scanning/alerts", self._secret_alerts)
         self.add_route("GET", repo + r"/git/ref/tags/(?P<tag>.+)", self._tag_ref)
         self.add_route("GET", repo + r"/git/matching-refs/tags/(?P<prefix>.*)", self._matching_refs)
         self.add_route("GET", repo + r"/git/tags/(?P<sha>[0-9a-f]{40})", self._tag_object)
@@ -248,6 +256,26 @@ class FakeGitHub(LoopbackServer):
             cursor = base64.b64encode(str(start + per_page).encode()).decode()
             headers["Link"] = self._link(request, {"next": {"after": cursor}})
         return Response.json(200, chunk, headers)
+
+    def _secret_alerts(self, request: Request, groups: dict[str, str]) -> Response:
+        if not self._repo_ok(groups):
+            return _error(404, "Not Found", {})
+        if not self.secret_scanning_enabled:
+            return _error(404, "Secret scanning is disabled on this repository.", {})
+        state = request.param("state")
+        if state not in {None, "open", "resolved"}:
+            return _error(422, f"Invalid value for state: {state}", {})
+        types = set((request.param("secret_type") or "").split(",")) - {""}
+        resolutions = set((request.param("resolution") or "").split(",")) - {""}
+        chosen = [
+            alert
+            for alert in self.secret_alerts
+            if (state is None or alert.get("state") == state)
+            and (not types or alert.get("secret_type") in types)
+            and (not resolutions or alert.get("resolution") in resolutions)
+        ]
+        chosen.sort(key=lambda alert: str(alert.get("created_at", "")), reverse=True)
+        return self._paged(request, chosen)
 
     def _tag_ref(self, request: Request, groups: dict[str, str]) -> Response:
         if not self._repo_ok(groups):

@@ -5,6 +5,8 @@ What the pre-release and validate checks ask GitHub:
 - issues with given labels (``GET /repos/{owner}/{repo}/issues``), pull requests left out;
 - the check runs of the release commit (``GET /repos/{o}/{r}/commits/{ref}/check-runs``);
 - Dependabot alerts (``GET /repos/{o}/{r}/dependabot/alerts``);
+- secret-scanning alerts (``GET /repos/{o}/{r}/secret-scanning/alerts``), without the secret:
+  GitHub's answer carries each alert's ``secret`` value, which is dropped when parsed;
 - a tag's commit (``GET /repos/{o}/{r}/git/ref/tags/{tag}``, dereferencing an annotated
   tag through ``GET /repos/{o}/{r}/git/tags/{sha}``) and ``/git/matching-refs/tags/...``.
 
@@ -121,6 +123,36 @@ class DependabotAlert(_Lenient):
     def package(self) -> str:
         return str(self.dependency.package.get("name", "?"))
 
+    @property
+    def severity(self) -> str:
+        return self.security_advisory.severity
+
+
+class SecretScanningAlert(_Lenient):
+    """A secret-scanning alert. The ``secret`` in GitHub's answer is not a field: never kept."""
+
+    number: int
+    state: str
+    secret_type: str
+    secret_type_display_name: str = ""
+    resolution: str | None = None
+    html_url: str = ""
+    created_at: str = ""
+    resolved_at: str | None = None
+    validity: str | None = None
+    push_protection_bypassed: bool | None = None
+
+    def describe(self) -> str:
+        """One line naming the alert (never the secret)."""
+        kind = self.secret_type_display_name or self.secret_type
+        extra = [f"created {self.created_at}"] if self.created_at else []
+        if self.validity and self.validity != "unknown":
+            extra.append(f"validity {self.validity}")
+        if self.push_protection_bypassed:
+            extra.append("push protection bypassed")
+        where = f" {self.html_url}" if self.html_url else ""
+        return f"#{self.number} {kind} ({self.state}{', ' + ', '.join(extra) if extra else ''}){where}"
+
 
 @dataclass(frozen=True)
 class TagCommit:
@@ -197,7 +229,7 @@ class GitHubClient:
         split = urlsplit(url)
         return f"GET {split.path}" + (f"?{split.query}" if split.query else "")
 
-    def _get(self, url: str) -> httpx.Response:
+    def _get(self, url: str, feature: str | None = None) -> httpx.Response:
         endpoint = self._endpoint(url)
         try:
             response = self._client.get(url)
@@ -208,10 +240,11 @@ class GitHubClient:
         except httpx.HTTPError as exc:
             raise GitHubError(f"GitHub {endpoint}: cannot reach {self.api_url}: {type(exc).__name__}") from None
         if response.status_code != 200:
-            raise GitHubError(f"GitHub {endpoint}: {self._status_problem(response)}")
+            raise GitHubError(f"GitHub {endpoint}: {self._status_problem(response, feature)}")
         return response
 
-    def _status_problem(self, response: httpx.Response) -> str:
+    def _status_problem(self, response: httpx.Response, feature: str | None = None) -> str:
+        """What a status means; ``feature`` names a repository feature that may be switched off."""
         status = response.status_code
         try:
             body = response.json()
@@ -236,6 +269,8 @@ class GitHubClient:
             problem = f"{status} server error{said}; GitHub did not answer, so nothing is known"
         else:
             problem = f"{status}{said}"
+        if feature and status in (403, 404) and headers.get("x-ratelimit-remaining") != "0":
+            problem += f"; or {feature} may be disabled for {self.repository}"
         return problem
 
     def _json(self, response: httpx.Response) -> Any:
@@ -255,7 +290,7 @@ class GitHubClient:
             raise GitHubError(f"GitHub {endpoint}: the next page is on another host; not following it with the token")
         return url
 
-    def _pages(self, path: str, params: dict[str, str]) -> Iterator[tuple[str, Any]]:
+    def _pages(self, path: str, params: dict[str, str], feature: str | None = None) -> Iterator[tuple[str, Any]]:
         """Each page's endpoint and JSON, following ``rel="next"`` links."""
         url: str | None = f"{self.api_url}{path}" + (f"?{urlencode(params)}" if params else "")
         seen: set[str] = set()
@@ -265,7 +300,7 @@ class GitHubClient:
             if url in seen:
                 raise GitHubError(f"GitHub {self._endpoint(url)}: the pages link back to an earlier page")
             seen.add(url)
-            response = self._get(url)
+            response = self._get(url, feature)
             yield self._endpoint(url), self._json(response)
             url = self._next_url(response)
 
@@ -318,11 +353,26 @@ class GitHubClient:
         if severities:
             params["severity"] = ",".join(severities)
         alerts: list[DependabotAlert] = []
-        for endpoint, page in self._pages(f"{self._repo()}/dependabot/alerts", params):
+        for endpoint, page in self._pages(f"{self._repo()}/dependabot/alerts", params, "Dependabot alerts"):
             if not isinstance(page, list):
                 raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of alerts")
             try:
                 alerts += [DependabotAlert.model_validate(item) for item in page]
+            except ValidationError as exc:
+                raise self._shape(endpoint, exc) from None
+        return alerts
+
+    def secret_scanning_alerts(self, state: str | None = "open") -> list[SecretScanningAlert]:
+        """Secret-scanning alerts in ``state`` (``open`` or ``resolved``; None: every state)."""
+        params = {"per_page": str(self.per_page)}
+        if state:
+            params["state"] = state
+        alerts: list[SecretScanningAlert] = []
+        for endpoint, page in self._pages(f"{self._repo()}/secret-scanning/alerts", params, "secret scanning"):
+            if not isinstance(page, list):
+                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of alerts")
+            try:
+                alerts += [SecretScanningAlert.model_validate(item) for item in page]
             except ValidationError as exc:
                 raise self._shape(endpoint, exc) from None
         return alerts

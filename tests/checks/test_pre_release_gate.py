@@ -83,6 +83,19 @@ sbom_cyclonedx = "{tmp}/sbom/icupa.cdx.json"
 sbom_spdx = "{tmp}/sbom/icupa.spdx.json"
 codeql_sarif = "{sarif}"
 audit_report = "{audit}"
+
+# Not read by the pre-release checks, but checked at start-up (checks/conftest.py).
+[targets.sandbox.checks.artifacts]
+workspace = "{root}/sandbox/workspace"
+eslint_report = "{tmp}/eslint.json"
+audit_report = "{audit}"
+gitleaks_report = "{tmp}/gitleaks.json"
+sbom_files = ["{tmp}/sbom/icupa.cdx.json", "{tmp}/sbom/icupa.spdx.json"]
+
+[targets.sandbox.checks.coverage]
+format = "cobertura"
+figure = "both"
+packages = ["apps/web"]
 """
 
 REAL_SBOMS = """commands = [

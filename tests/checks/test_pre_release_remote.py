@@ -111,11 +111,15 @@ def test_dependabot_alerts_follow_cursors(fake: FakeGitHub) -> None:
         every = client.dependabot_alerts("open,dismissed,fixed")
         high = client.dependabot_alerts("open,dismissed,fixed", ["high", "critical"])
         open_high = client.dependabot_alerts("open", ["high", "critical"])
-    assert [alert.number for alert in every] == [3, 2, 1]
-    assert [request.param("after") is not None for request in fake.requests[:3]] == [False, True, True]
-    assert [(alert.number, alert.state) for alert in high] == [(2, "dismissed"), (1, "fixed")]
+    assert [alert.number for alert in every] == [5, 4, 3, 2, 1]
+    assert [request.param("after") is not None for request in fake.requests[:5]] == [False, True, True, True, True]
+    assert [(alert.number, alert.state) for alert in high] == [(4, "fixed"), (2, "dismissed"), (1, "fixed")]
     assert open_high == []
-    assert every[0].package == "esbuild"
+    assert [(alert.package, alert.severity) for alert in every[:3]] == [
+        ("cookie", "low"),
+        ("form-data", "critical"),
+        ("esbuild", "medium"),
+    ]
 
 
 def test_tags_resolve_through_annotated_tag_objects(fake: FakeGitHub, release_repo: Path) -> None:

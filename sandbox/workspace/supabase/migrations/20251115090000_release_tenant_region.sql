@@ -19,4 +19,6 @@ alter table public.tenants add column if not exists region text;
 
 comment on column public.tenants.region is 'Optional serving region (e.g. rw-kigali); nullable during expand phase.';
 
+-- release-gate: accept create-index-without-concurrently: tenants holds a few dozen rows, so the build is
+-- brief; lock_timeout 3s bounds the wait, and CONCURRENTLY cannot run inside the migration's transaction.
 create index if not exists tenants_region_idx on public.tenants (region) where region is not null;
