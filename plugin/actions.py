@@ -34,6 +34,7 @@ from plugin.templating import TemplateError, render
 _TAIL_LINES: Final = 40
 _TAIL_CHARS: Final = 4000
 _KILL_GRACE_S: Final = 5.0
+_READER_GRACE_S: Final = 1.0
 _LOCK_TIMEOUT_S: Final = 3600.0
 
 
@@ -150,6 +151,7 @@ def _drain(stream: IO[bytes], log: IO[str], tail: deque[str], mask: Any) -> None
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL, to the action's whole process group (its leader may be gone)."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(process.pid, sig)
@@ -157,9 +159,10 @@ def _kill_group(process: subprocess.Popen[bytes]) -> None:
             return
         try:
             process.wait(timeout=_KILL_GRACE_S)
-            return
         except subprocess.TimeoutExpired:
             continue
+        if sig == signal.SIGTERM:
+            time.sleep(0.1)  # let members other than the leader go too, then make sure
 
 
 def _run_one(
@@ -190,6 +193,8 @@ def _run_one(
         return "missing_command", None, f"command {argv[0]!r} not found on PATH"
     except PermissionError:
         return "missing_command", None, f"command {argv[0]!r} is not executable"
+    except OSError as exc:
+        return "error", None, f"command {argv[0]!r} could not start: {exc.strerror or exc}"
     assert process.stdout is not None
     reader = threading.Thread(target=_drain, args=(process.stdout, log, tail, mask), daemon=True)
     reader.start()
@@ -202,8 +207,14 @@ def _run_one(
     except KeyboardInterrupt:
         _kill_group(process)
         status, message = "interrupted", "interrupted (Ctrl-C); process group killed"
-    reader.join(timeout=_KILL_GRACE_S)
-    process.stdout.close()
+    reader.join(timeout=_READER_GRACE_S)
+    if reader.is_alive():
+        # A child left running in the action's group still holds the output: end it, so
+        # the action finishes within its timeout (services must start in their own session).
+        _kill_group(process)
+        reader.join(timeout=_KILL_GRACE_S)
+    if not reader.is_alive():
+        process.stdout.close()
     if status == "ok" and exit_code != 0:
         status, message = "failed", f"exited with code {exit_code}"
     return status, exit_code, message

@@ -59,7 +59,6 @@ def finish_unit(runtime: Runtime, unit: Unit) -> None:
     decision = runtime.rollback_decision() if failure and not unit.is_rollback else (False, "")
     if close_unit(runtime.state, unit, failure, decision):
         runtime.gate_file.write(runtime.state)
-    runtime.finished_rank = max(runtime.finished_rank, unit.rank)
 
 
 class RuntimeDecider:

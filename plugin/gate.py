@@ -105,11 +105,16 @@ class GateFile:
         os.replace(tmp, self.path)
 
     def read(self) -> GateState:
-        """The current state; a missing file is an open gate, an unreadable one is closed."""
+        """The current state, as a worker sees it. The controller writes the file before any
+        worker starts, so a missing file (a worker that does not share the run folder) or an
+        unreadable one is a closed gate: nothing runs on a state it cannot see."""
         try:
             stat = self.path.stat()
         except FileNotFoundError:
-            return GateState()
+            return GateState(
+                closed_by=Closure("(gate state)", str(self.path), "missing: xdist workers must share the run folder"),
+                rollback_reason="the gate state file is missing",
+            )
         # Every write replaces the file, so the inode changes even within one mtime tick.
         seen = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
         if seen != self._seen:

@@ -74,7 +74,8 @@ class Ledger:
         """Every record of this run. A line that is not a JSON object fails closed: an
         action must not run twice, nor a deploy be missed, because a record was unreadable."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            with self._lock:  # a line being appended is never read half-written
+                text = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return
         except (OSError, UnicodeDecodeError) as exc:

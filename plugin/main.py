@@ -22,6 +22,7 @@ from plugin.ordering import BarrierItem, annotate, order
 from plugin.phases import UNITS, Unit
 from plugin.plan import plan_lines
 from plugin.runtime import MARKS_KEY, RUNTIME_KEY, Runtime, make_runtime
+from plugin.scheduler import barrier_rank
 from plugin.settings import add_options, resolve_settings
 from plugin.verdict import Evidence, Tally, Verdict, decide, rollback_line, table_lines
 
@@ -53,6 +54,20 @@ def pytest_configure(config: pytest.Config) -> None:
     runtime = make_runtime(settings, getattr(config, "workerinput", None))
     config.stash[RUNTIME_KEY] = runtime
     config.pluginmanager.register(ReleaseGate(config, runtime), "release-gate-session")
+
+
+def _final_teardown(item: pytest.Item) -> None:
+    """Tear the session's fixtures down after a worker's last item, a barrier, and report errors.
+
+    The last real test of a worker ran with the barrier as its next item, so session-scoped
+    fixtures outlived it; their teardown errors must still reach the verdict.
+    """
+    call = pytest.CallInfo.from_call(
+        lambda: item.ihook.pytest_runtest_teardown(item=item, nextitem=None), when="teardown"
+    )
+    if call.excinfo is not None:
+        report = item.ihook.pytest_runtest_makereport(item=item, call=call)
+        item.ihook.pytest_runtest_logreport(report=report)
 
 
 def _workers(config: pytest.Config) -> str:
@@ -103,6 +118,7 @@ class ReleaseGate:
 
             self.controller = XdistController(runtime, session)
             config.pluginmanager.register(self.controller, "release-gate-xdist")
+            runtime.gate_file.write(runtime.state)  # workers read it; a missing file means closed
         directory = allure_support.alluredir(config)
         if directory is not None:
             allure_support.write_environment(directory, runtime.settings, runtime.run_id, _workers(config))
@@ -164,6 +180,8 @@ class ReleaseGate:
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         if isinstance(item, BarrierItem):
             allure_support.forget(self.config, item)
+            if nextitem is None:
+                _final_teardown(item)
             return True
         return None
 
@@ -212,7 +230,11 @@ class ReleaseGate:
                 for index, rank in scheduler.plan.rank_of.items():
                     mapping[scheduler.collection[index]] = UNITS[rank]
             self._unit_by_nodeid = mapping
-        return self._unit_by_nodeid.get(nodeid)
+        found = self._unit_by_nodeid.get(nodeid)
+        if found is None:
+            barrier = barrier_rank(nodeid)
+            found = UNITS[barrier] if barrier is not None else None
+        return found
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

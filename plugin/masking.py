@@ -8,6 +8,7 @@ pytest's failure reports and captured output, and Allure results.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -26,6 +27,17 @@ _TOKEN_SHAPES = re.compile(
 )
 _BEARER = re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}")
 _MIN_SECRET_LEN: Final = 4
+_MIN_LINE_LEN: Final = 8  # lines of a multi-line secret (a PEM key) are masked one by one
+
+
+def _forms(value: str) -> set[str]:
+    """The ways a secret appears in output: as is, escaped (repr, JSON), and line by line."""
+    if len(value) < _MIN_SECRET_LEN:
+        return set()
+    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1]}
+    if "\n" in value:
+        forms |= {line.strip() for line in value.splitlines() if len(line.strip()) >= _MIN_LINE_LEN}
+    return {form for form in forms if len(form) >= _MIN_SECRET_LEN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +50,13 @@ class Masker:
     def from_environment(cls, secret_names: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> Masker:
         env = os.environ if environ is None else environ
         names = set(secret_names) | {name for name in env if SECRET_NAME.search(name)}
-        values = {env[name] for name in names if len(env.get(name, "")) >= _MIN_SECRET_LEN}
-        # Longest first, so a secret that contains another is masked whole.
-        return cls(tuple(sorted(values, key=len, reverse=True)))
+        return cls().with_secrets(env.get(name, "") for name in names)
 
     def with_secrets(self, values: Iterable[str]) -> Masker:
-        merged = set(self.secrets) | {v for v in values if len(v) >= _MIN_SECRET_LEN}
+        merged = set(self.secrets)
+        for value in values:
+            merged |= _forms(value)
+        # Longest first, so a secret that contains another is masked whole.
         return Masker(tuple(sorted(merged, key=len, reverse=True)))
 
     def mask(self, text: str) -> str:

@@ -38,7 +38,6 @@ class Runtime:
     # Only the deciding process (plain run, or xdist controller) uses the fields below.
     state: GateState = field(default_factory=GateState)
     failures: UnitFailures = field(default_factory=UnitFailures)
-    finished_rank: int = -1
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

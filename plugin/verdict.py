@@ -36,23 +36,17 @@ class Tally:
     finished: set[str] = field(default_factory=set)
     blocking: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)
+    unattributed: list[str] = field(default_factory=list)  # failures with no unit: fail closed
 
     def add(self, report: pytest.TestReport, unit_of_crash: Callable[[str], Unit | None]) -> None:
         crashed = report.when not in ("setup", "call", "teardown")
-        unit = unit_of_crash(report.nodeid) if crashed else report_unit(report)
+        unit = report_unit(report) or unit_of_crash(report.nodeid)
         if unit is None:
+            if report.failed:
+                self.unattributed.append(report.nodeid)
             return
         tally = self.phases.setdefault(unit.phase, PhaseTally())
-        if not crashed and report.when == "setup":
-            ids = (gate_property(report) or {}).get("checklist")
-            if isinstance(ids, list):
-                self.covered.update(str(i) for i in ids)
-        start, stop = getattr(report, "start", None), getattr(report, "stop", None)
-        if isinstance(start, float) and isinstance(stop, float):
-            tally.start = start if tally.start is None else min(tally.start, start)
-            tally.stop = stop if tally.stop is None else max(tally.stop, stop)
-        if crashed or report.when == "teardown":
-            self.finished.add(report.nodeid)
+        self._note_progress(report, tally, crashed)
         if report.failed:
             if is_blocking_failure(report):
                 tally.failed += 1
@@ -67,6 +61,19 @@ class Tally:
                 tally.skipped += 1
         elif report.passed and report.when == "call":
             tally.passed += 1
+
+    def _note_progress(self, report: pytest.TestReport, tally: PhaseTally, crashed: bool) -> None:
+        """Checklist coverage, the phase's time span, and which tests have finished."""
+        if not crashed and report.when == "setup":
+            ids = (gate_property(report) or {}).get("checklist")
+            if isinstance(ids, list):
+                self.covered.update(str(i) for i in ids)
+        start, stop = getattr(report, "start", None), getattr(report, "stop", None)
+        if isinstance(start, float) and isinstance(stop, float):
+            tally.start = start if tally.start is None else min(tally.start, start)
+            tally.stop = stop if tally.stop is None else max(tally.stop, stop)
+        if crashed or report.when == "teardown":
+            self.finished.add(report.nodeid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +126,15 @@ def decide(evidence: Evidence) -> Verdict:  # noqa: PLR0911 - one return per rea
     if blocking is not None:
         unit, nodeid, outcome = blocking
         return Verdict(False, unit.label, f"{outcome}: {nodeid}")
+    if tally.unattributed:
+        nodeid = tally.unattributed[0]
+        return Verdict(False, "session", f"{len(tally.unattributed)} failures outside any test, first {nodeid}")
+    closure = evidence.state.closed_by
+    if closure is not None and not evidence.rollback_selected:
+        return Verdict(False, closure.unit, f"{closure.outcome}: {closure.nodeid}")
+    gated = sum(t.skipped_by_gate for name, t in tally.phases.items() if name != "rollback")
+    if gated and not evidence.rollback_selected:
+        return Verdict(False, "session", f"{gated} tests were skipped by a closed gate the controller did not close")
     if not evidence.expected:
         return Verdict(False, "collection", "no gate tests were selected")
     missing = [nodeid for nodeid in evidence.expected if nodeid not in tally.finished]
@@ -171,7 +187,3 @@ def table_lines(tally: Tally, phases: Iterable[str] = PHASE_NAMES) -> list[str]:
             f"{tally_of.skipped:>7} {tally_of.advisory_failures:>8} {tally_of.duration_s:>8.1f}s"
         )
     return lines
-
-
-def unit_from_properties(report: pytest.TestReport) -> Unit | None:
-    return report_unit(report) if gate_property(report) else None

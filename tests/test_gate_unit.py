@@ -182,9 +182,13 @@ def test_unit_failures_keep_the_first_in_report_order() -> None:
 # -- GateFile ---------------------------------------------------------------------------
 
 
-def test_a_missing_file_is_an_open_gate(tmp_path: Path) -> None:
+def test_a_missing_file_is_a_closed_gate(tmp_path: Path) -> None:
+    # The controller writes the file before workers start: a worker that cannot see it
+    # (one that does not share the run folder) must not run anything.
     gate = GateFile(tmp_path / "run" / "gate.json")
-    assert gate.read() == GateState()
+    state = gate.read()
+    assert state.closed_by is not None
+    assert "workers must share the run folder" in state.closed_by.outcome
     assert not (tmp_path / "run").exists()
 
 
