@@ -222,6 +222,12 @@ class PhaseBarrierScheduling:
             # A replacement worker finished collecting: give it work.
             if self._on_planned is not None:
                 self._on_planned(len(self.plan.real))
+            live = [node for node in self.node2pending if node not in self.rejected and not node.shutting_down]
+            if not live and self.has_pending:
+                raise RuntimeError(
+                    "the replacement xdist worker collected different tests and no other worker is left; "
+                    "the remaining tests cannot run (make the collection deterministic)"
+                )
             self._distribute()
             return
         collections = list(self.node2collection.values())
