@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -32,6 +33,21 @@ def write_environment(directory: Path, settings: Settings, run_id: str, workers:
     }
     text = "".join(f"{key}={settings.masker.mask(value)}\n" for key, value in values.items())
     (directory / "environment.properties").write_text(text, encoding="utf-8")
+
+
+MANIFEST_NAME: Final = "release-gate-manifest.json"
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
+    """What the run collected, for the CI gate over the results (``reports.gate``).
+
+    Written last, when the run ends: a results folder without it comes from a run that did
+    not finish, and the gate over the results treats it as incomplete.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{MANIFEST_NAME}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    tmp.replace(directory / MANIFEST_NAME)
 
 
 def forget(config: pytest.Config, item: pytest.Item) -> None:

@@ -313,20 +313,36 @@ class ReleaseGate:
     def _write_record(self, session: pytest.Session) -> None:
         runtime, verdict = self.runtime, self.verdict
         assert verdict is not None
+        settings = runtime.settings
+        expected = self._expected(session)
         record = {
             "run_id": runtime.run_id,
             "verdict": verdict.line,
             "passed": verdict.passed,
             "blocked_at": verdict.blocked_at,
             "reason": verdict.reason,
-            "target": runtime.settings.target_name,
-            "environment": runtime.settings.env,
-            "version": runtime.settings.version,
-            "tests": self._expected(session),
+            "target": settings.target_name,
+            "environment": settings.env,
+            "version": settings.version,
+            "tests": expected,
         }
         path = runtime.run_dir / "verdict.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=2), encoding="utf-8")
+        directory = allure_support.alluredir(self.config)
+        if directory is not None:
+            manifest = {
+                "schema": 1,
+                "run_id": runtime.run_id,
+                "target": settings.target_name,
+                "environment": settings.env,
+                "version": settings.version,
+                "selections": sorted(settings.selections),
+                "checklist": str(settings.checklist.path) if settings.checklist else None,
+                "verdict": verdict.line,
+                "tests": [{"nodeid": nodeid, **self.tally.properties.get(nodeid, {})} for nodeid in expected],
+            }
+            allure_support.write_manifest(directory, manifest)
 
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:

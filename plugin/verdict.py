@@ -37,6 +37,7 @@ class Tally:
     blocking: dict[int, list[tuple[str, str]]] = field(default_factory=dict)
     covered: set[str] = field(default_factory=set)
     unattributed: list[str] = field(default_factory=list)  # failures with no unit: fail closed
+    properties: dict[str, dict[str, object]] = field(default_factory=dict)  # gate property per test
 
     def add(self, report: pytest.TestReport, unit_of_crash: Callable[[str], Unit | None]) -> None:
         crashed = report.when not in ("setup", "call", "teardown")
@@ -65,7 +66,9 @@ class Tally:
     def _note_progress(self, report: pytest.TestReport, tally: PhaseTally, crashed: bool) -> None:
         """Checklist coverage, the phase's time span, and which tests have finished."""
         if not crashed and report.when == "setup":
-            ids = (gate_property(report) or {}).get("checklist")
+            prop = gate_property(report) or {}
+            self.properties[report.nodeid] = prop
+            ids = prop.get("checklist")
             if isinstance(ids, list):
                 self.covered.update(str(i) for i in ids)
         start, stop = getattr(report, "start", None), getattr(report, "stop", None)
