@@ -23,6 +23,7 @@ from plugin.runtime import MARKS_KEY, Runtime
 from plugin.scheduler import barrier_nodeid
 
 _MAX_LISTED: Final = 15
+NODEID_LABEL: Final = "gate_nodeid"
 
 
 class BarrierItem(pytest.Item):
@@ -140,6 +141,8 @@ def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks) -> None:
     item.add_marker(label("minor" if marks.advisory else "blocker", label_type="severity"))
     position = PHASE_NAMES.index(unit.phase) + 1
     item.add_marker(label(f"{position:02d} {unit.phase}", label_type="parentSuite"))
+    # The pytest node id, so the CI gate over the results can match them to the run's manifest.
+    item.add_marker(label(item.nodeid, label_type=NODEID_LABEL))
 
 
 def _in_suites(item: pytest.Item, suites: tuple[Path, ...]) -> bool:
