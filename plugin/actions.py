@@ -104,14 +104,16 @@ def template_variables(runtime: Runtime, spec: ActionSpec) -> dict[str, str]:
         "root": str(settings.rootdir),
         "run_dir": str(runtime.run_dir),
         "target": settings.target_name,
-        "env": settings.env or "",
+        # Actions act on staging unless production is named (a -m ci run has no environment).
+        "env": settings.env or "staging",
         "version": settings.version or "",
         "action": spec.name,
     }
     if target is not None:
         variables.update(target.vars)
-        if settings.env and settings.env in target.environments:
-            variables.update(target.environments[settings.env].vars)
+        env = variables["env"]
+        if env in target.environments:
+            variables.update(target.environments[env].vars)
     return variables
 
 
