@@ -24,6 +24,7 @@ from plugin.scheduler import barrier_nodeid
 
 _MAX_LISTED: Final = 15
 NODEID_LABEL: Final = "gate_nodeid"
+RUN_ID_LABEL: Final = "gate_run_id"
 
 
 class BarrierItem(pytest.Item):
@@ -127,12 +128,12 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
         item.stash[MARKS_KEY] = annotation.marks
         item.user_properties.append(annotation.property)
         if allure_on:
-            _allure_labels(item, annotation.marks.unit, annotation.marks)
+            _allure_labels(item, annotation.marks.unit, annotation.marks, runtime.run_id)
     if problems:
         raise pytest.UsageError("release gate: bad gate test markers:\n" + _listing(problems))
 
 
-def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks) -> None:
+def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks, run_id: str) -> None:
     label = pytest.mark.allure_label
     item.add_marker(label(unit.phase, label_type="epic"))
     item.add_marker(label(unit.step or unit.phase, label_type="feature"))
@@ -141,8 +142,10 @@ def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks) -> None:
     item.add_marker(label("minor" if marks.advisory else "blocker", label_type="severity"))
     position = PHASE_NAMES.index(unit.phase) + 1
     item.add_marker(label(f"{position:02d} {unit.phase}", label_type="parentSuite"))
-    # The pytest node id, so the CI gate over the results can match them to the run's manifest.
+    # The pytest node id and the run, so the CI gate over the results can match them to the
+    # run's manifest and refuse results of another run.
     item.add_marker(label(item.nodeid, label_type=NODEID_LABEL))
+    item.add_marker(label(run_id, label_type=RUN_ID_LABEL))
 
 
 def _in_suites(item: pytest.Item, suites: tuple[Path, ...]) -> bool:

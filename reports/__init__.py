@@ -1,1 +1,1 @@
-"""The CI gate over Allure results and the release summary (issue 7; not built yet)."""
+"""The CI gate over Allure results (`python -m reports.gate`, issue 7); the release summary is not built yet."""

@@ -1,0 +1,1 @@
+"""The CI gate over Allure results (reports.gate)."""
