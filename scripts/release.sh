@@ -12,7 +12,14 @@ set +e
 status=$?
 set -e
 echo
-echo "release: Allure results in $results; run ledger and verdict under .release-gate/runs/ (newest last)"
+echo "== the CI gate over the results (python -m reports.gate)"
+set +e
+.venv/bin/python -m reports.gate "$results" --env staging --summary artifacts/release-summary.md
+gate_status=$?
+set -e
+echo
+echo "release: Allure results in $results; summary in artifacts/release-summary.md;"
+echo "         run ledger and verdict under .release-gate/runs/ (newest last); gate exit $gate_status"
 if [ "$status" -eq 5 ]; then
     echo "release: no gate tests were selected; that is not a release" >&2
     exit 1
