@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from checks.actions_canary import canary_flags_on  # noqa: F401
 from checks.actions_pre_release import notify_stakeholders, release_repo, sbom_generate  # noqa: F401
 from checks.actions_validate import *  # noqa: F403 - the validate phase's actions
 from checks.artifacts import settings as artifact_settings
