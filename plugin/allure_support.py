@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -33,6 +35,44 @@ def write_environment(directory: Path, settings: Settings, run_id: str, workers:
     }
     text = "".join(f"{key}={settings.masker.mask(value)}\n" for key, value in values.items())
     (directory / "environment.properties").write_text(text, encoding="utf-8")
+    executor = {
+        "name": "ICUPA release gate",
+        "type": "pytest",
+        "buildName": f"{settings.target_name} {settings.env or ''} {settings.version or ''} ({run_id})".strip(),
+        "buildOrder": run_id,
+    }
+    (directory / "executor.json").write_text(json.dumps(executor, indent=2), encoding="utf-8")
+
+
+def write_crash_result(directory: Path, nodeid: str, unit_label: str | None, run_id: str, message: str) -> None:
+    """A ``broken`` result for a test whose xdist worker died: allure-pytest writes none.
+
+    Without it the results would simply lack the test, which a reader of the report could
+    miss; with it the crash is in the report, labelled like any gate test.
+    """
+    now = int(time.time() * 1000)
+    phase, _, step = (unit_label or "").partition("/")
+    labels = [
+        {"name": "gate_nodeid", "value": nodeid},
+        {"name": "gate_run_id", "value": run_id},
+        {"name": "severity", "value": "blocker"},
+    ]
+    if phase:
+        labels += [{"name": "epic", "value": phase}, {"name": "feature", "value": step or phase}]
+    uid = str(uuid.uuid4())
+    result = {
+        "uuid": uid,
+        "name": nodeid.rsplit("::", 1)[-1],
+        "fullName": nodeid,
+        "status": "broken",
+        "statusDetails": {"message": message},
+        "stage": "finished",
+        "start": now,
+        "stop": now,
+        "labels": labels,
+    }
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / f"{uid}-result.json").write_text(json.dumps(result), encoding="utf-8")
 
 
 MANIFEST_NAME: Final = "release-gate-manifest.json"

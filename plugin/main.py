@@ -242,6 +242,13 @@ class ReleaseGate:
             return
         record_report(self.runtime, report)
         self.tally.add(report, self._unit_of)
+        directory = allure_support.alluredir(self.config)
+        if directory is not None and report.failed and report.when not in ("setup", "call", "teardown"):
+            unit = self._unit_of(report.nodeid)
+            message = self.runtime.settings.masker.mask(str(report.longrepr))
+            allure_support.write_crash_result(
+                directory, report.nodeid, unit.label if unit else None, self.runtime.run_id, message
+            )
 
     @pytest.hookimpl
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:

@@ -83,3 +83,35 @@ def test_every_gate_test_has_a_labelled_result(pytester: pytest.Pytester, worker
     assert "target=sandbox" in properties
     assert "environment=" in properties
     assert "version=" in properties
+
+
+def test_a_crashed_worker_leaves_a_broken_result_and_the_executor_is_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_crash="""
+        import os
+        import pytest
+
+        @pytest.mark.phase("validate", "install")
+        def test_dies():
+            os._exit(3)
+
+        @pytest.mark.phase("validate", "install")
+        def test_lives():
+            pass
+
+        @pytest.mark.phase("validate", "pipeline")
+        def test_later():
+            pass
+        """
+    )
+    results_dir = pytester.path / "allure-results"
+    result = pytester.runpytest_subprocess("-n", "2", f"--alluredir={results_dir}", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*RELEASE GATE: BLOCKED at validate/install (crashed: test_crash.py::test_dies)*"])
+    by_nodeid = {_labels(r, "gate_nodeid")[0]: r for r in _results(results_dir) if _labels(r, "gate_nodeid")}
+    crashed = by_nodeid["test_crash.py::test_dies"]
+    assert crashed["status"] == "broken"
+    assert "crashed" in crashed["statusDetails"]["message"]
+    assert _labels(crashed, "epic") == ["validate"]
+    assert by_nodeid["test_crash.py::test_later"]["status"] == "skipped"
+    executor = json.loads((results_dir / "executor.json").read_text())
+    assert executor["name"] == "ICUPA release gate"
