@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from plugin.markers import SELECTION_MARKERS
 from plugin.phases import Unit, resolve_unit
+from plugin.tomlfile import read_toml, validation_lines
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
@@ -44,17 +43,11 @@ def load_checklist(path: Path) -> Checklist:
 
     from plugin.checklist_schema import ChecklistFile  # noqa: PLC0415 - same reason
 
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ChecklistError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ChecklistError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, ChecklistError)
     try:
         model = ChecklistFile.model_validate(raw)
     except ValidationError as exc:
-        problems = [f"  {'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()]
-        raise ChecklistError(f"{path}: invalid checklist:\n" + "\n".join(problems)) from None
+        raise ChecklistError(f"{path}: invalid checklist:\n" + "\n".join(validation_lines(exc))) from None
     if model.schema_ != 1:
         raise ChecklistError(f"{path}: schema {model.schema_} is not supported (expected 1)")
     items: dict[str, ChecklistItem] = {}

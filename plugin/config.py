@@ -8,11 +8,12 @@ template variables as ``{name}``; see :mod:`plugin.templating`.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from plugin.tomlfile import read_toml, validation_lines
 
 
 class _Strict(BaseModel):
@@ -82,28 +83,13 @@ class ConfigError(Exception):
     """``release.toml`` cannot be used; the message names the file and the key."""
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc)
-
-
 def load_release_config(path: Path) -> ReleaseConfig:
     """Read and validate ``path``. Raises :class:`ConfigError` naming file and key."""
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text: {exc.reason}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, ConfigError)
     try:
         return ReleaseConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = _key_path(error["loc"]) or "(top level)"
-            problems.append(f"  {key}: {error['msg']}")
-        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(problems)) from None
+        raise ConfigError(f"{path}: invalid configuration:\n" + "\n".join(validation_lines(exc))) from None
 
 
 def target_or_error(config: ReleaseConfig, name: str, source: str, path: Path) -> TargetConfig:

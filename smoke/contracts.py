@@ -10,12 +10,13 @@ one without, so each is its own test result.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from plugin.tomlfile import read_toml
 
 Base = Literal["agents", "functions", "web"]
 JsonScalar = str | int | float | bool
@@ -121,14 +122,7 @@ def smoke_settings(section: dict[str, Any] | None, *, config_path: Path | None, 
 
 def load_contracts(path: Path) -> ContractFile:
     """Read and validate a contract file. Raises :class:`SmokeConfigError` naming file and key."""
-    try:
-        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise SmokeConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise SmokeConfigError(f"{path}: not UTF-8 text: {exc.reason}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SmokeConfigError(f"{path}: not valid TOML: {exc}") from None
+    raw = read_toml(path, SmokeConfigError)
     try:
         return ContractFile.model_validate(raw)
     except ValidationError as exc:
