@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,51 +12,25 @@ from typing import Any
 import psycopg
 import pytest
 
-from sandbox import Sandbox
-from tests.sandbox.harness import free_port_base
-
-REPO = Path(__file__).resolve().parents[1]
-RUN_TIMEOUT_S = 600
+from tests.sandbox.harness import CliResult, SandboxHarness, isolated_sandbox
 
 
 @dataclass
 class Release:
-    state_dir: Path
-    gate_dir: Path
-    environ: dict[str, str]
+    """An isolated sandbox, and the staging deploy suite run against it."""
 
-    def sandbox(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "sandbox", *args],
-            cwd=REPO,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
+    box: SandboxHarness
+
+    @property
+    def gate_dir(self) -> Path:
+        return self.box.state_dir / "gate"
+
+    def sandbox(self, *args: str) -> CliResult:
+        return self.box.cli(*args)
 
     def gate(self, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "checks/test_deploy_staging.py",
-                "--release-env",
-                "staging",
-                "-p",
-                "no:cacheprovider",
-                "-o",
-                f"release_state_dir={self.gate_dir}",
-                *args,
-            ],
-            cwd=REPO,
-            env={**self.environ, **(extra_env or {})},
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
+        return self.box.run_gate(
+            "checks/test_deploy_staging.py", "--release-env", "staging", *args, state="gate", extra_env=extra_env
         )
 
     def ledger(self) -> list[dict[str, Any]]:
@@ -68,7 +38,7 @@ class Release:
         return [json.loads(line) for line in path.read_text().splitlines()]
 
     def schema(self) -> list[tuple[Any, ...]]:
-        dsn = Sandbox.for_env("staging", self.environ).dsn()
+        dsn = self.box.api("staging").dsn()
         with psycopg.connect(dsn, connect_timeout=10) as conn:
             columns = conn.execute(
                 "select table_schema, table_name, column_name, data_type from information_schema.columns "
@@ -80,21 +50,8 @@ class Release:
 
 @pytest.fixture
 def release() -> Iterator[Release]:
-    # Not pytest's tmp_path: its parents are 0700, and PostgreSQL runs as another user.
-    state_dir = Path(tempfile.mkdtemp(prefix="icupa-release-test-"))
-    state_dir.chmod(0o755)
-    environ = {
-        **os.environ,
-        "SANDBOX_STATE_DIR": str(state_dir),
-        "SANDBOX_PORT_BASE": str(free_port_base()),
-        "PYTHONPATH": str(REPO),
-    }
-    made = Release(state_dir, state_dir / "gate", environ)
-    try:
-        yield made
-    finally:
-        made.sandbox("down", "--env", "staging")
-        shutil.rmtree(state_dir, ignore_errors=True)
+    with isolated_sandbox("icupa-release-test-") as box:
+        yield Release(box)
 
 
 def _statuses(release: Release) -> dict[str, str]:

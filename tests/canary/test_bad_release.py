@@ -3,11 +3,6 @@ consecutive limit plus one samples, on real traffic through the real agents serv
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,49 +19,24 @@ from checks.canary.analysis import (
     render_query,
 )
 from checks.canary.traffic import TrafficGenerator
-from sandbox import Sandbox
-from tests.sandbox.harness import free_port_base
+from tests.sandbox.harness import SandboxHarness, isolated_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 CLI_TIMEOUT_S = 300
 
 
-def _cli(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sandbox", *args],
-        cwd=REPO,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-
-
 @pytest.fixture
-def staging() -> Iterator[dict[str, str]]:
-    # Not pytest's tmp_path: its parents are 0700, and PostgreSQL runs as another user.
-    state_dir = Path(tempfile.mkdtemp(prefix="icupa-canary-test-"))
-    state_dir.chmod(0o755)
-    environ = {
-        **os.environ,
-        "SANDBOX_STATE_DIR": str(state_dir),
-        "SANDBOX_PORT_BASE": str(free_port_base()),
-        "PYTHONPATH": str(REPO),
-    }
-    try:
+def staging() -> Iterator[SandboxHarness]:
+    with isolated_sandbox("icupa-canary-test-") as box:
         for args in (("up",), ("deploy", "agents", "--version", "v0.1.0")):
-            done = _cli(environ, *args, "--env", "staging")
+            done = box.cli(*args, "--env", "staging")
             assert done.returncode == 0, done.stderr[-3000:]
-        yield environ
-    finally:
-        _cli(environ, "down", "--env", "staging")
-        shutil.rmtree(state_dir, ignore_errors=True)
+        yield box
 
 
-def test_a_bad_release_fails_within_the_consecutive_limit_plus_one(staging: dict[str, str]) -> None:
-    assert _cli(staging, "fault", "set", "error_rate=0.2", "--env", "staging").returncode == 0
-    box = Sandbox.for_env("staging", staging)
+def test_a_bad_release_fails_within_the_consecutive_limit_plus_one(staging: SandboxHarness) -> None:
+    assert staging.cli("fault", "set", "error_rate=0.2", "--env", "staging").returncode == 0
+    box = staging.api("staging")
     endpoints = box.endpoints()
     value, count = DEFAULT_QUERIES["error_rate"]
     fill = {"tenants": "icupa-hq|icupa-qa", "lookback": "5s", "job": "agents-service"}

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.sandbox.harness import free_port_base
+from tests.sandbox.harness import CliResult, SandboxHarness, isolated_sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_S = 600
@@ -22,60 +18,21 @@ VERSION = (REPO / "sandbox" / "VERSION").read_text(encoding="utf-8").strip()
 
 @dataclass
 class Staging:
-    state_dir: Path
-    environ: dict[str, str]
+    """An isolated sandbox and the smoke suite run against it."""
 
-    def sandbox(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "sandbox", *args],
-            cwd=REPO,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
+    box: SandboxHarness
+
+    def sandbox(self, *args: str) -> CliResult:
+        return self.box.cli(*args)
 
     def smoke(self, *args: str, gate: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                *args,
-                "--release-env",
-                "staging",
-                "-p",
-                "no:cacheprovider",
-                "-o",
-                f"release_state_dir={self.state_dir / gate}",
-            ],
-            cwd=REPO,
-            env=self.environ,
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT_S,
-            check=False,
-        )
+        return self.box.run_gate(*args, "--release-env", "staging", state=gate)
 
 
 @pytest.fixture
 def staging() -> Iterator[Staging]:
-    # Not pytest's tmp_path: its parents are 0700, and PostgreSQL runs as another user.
-    state_dir = Path(tempfile.mkdtemp(prefix="icupa-smoke-test-"))
-    state_dir.chmod(0o755)
-    environ = {
-        **os.environ,
-        "SANDBOX_STATE_DIR": str(state_dir),
-        "SANDBOX_PORT_BASE": str(free_port_base()),
-        "PYTHONPATH": str(REPO),
-    }
-    made = Staging(state_dir, environ)
-    try:
-        yield made
-    finally:
-        made.sandbox("down", "--env", "staging")
-        shutil.rmtree(state_dir, ignore_errors=True)
+    with isolated_sandbox("icupa-smoke-test-") as box:
+        yield Staging(box)
 
 
 def test_smoke_suite_against_a_deployed_sandbox(staging: Staging) -> None:
