@@ -18,6 +18,12 @@ set +e
 gate_status=$?
 set -e
 echo
+echo "== the HTML report (Allure)"
+timeout 600 reports/node_modules/.bin/allure generate "$results" --clean -o artifacts/allure-report >/dev/null \
+    || echo "release: the Allure report could not be generated (see above)" >&2
+echo
+echo "release: HTML report in artifacts/allure-report/index.html (open it with:"
+echo "         reports/node_modules/.bin/allure open artifacts/allure-report)"
 echo "release: Allure results in $results; summary in artifacts/release-summary.md;"
 echo "         run ledger and verdict under .release-gate/runs/ (newest last); gate exit $gate_status"
 if [ "$status" -eq 5 ]; then

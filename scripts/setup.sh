@@ -37,6 +37,17 @@ if [ -f sandbox/install.sh ]; then
     timeout 1800 bash sandbox/install.sh
 fi
 
+# The Allure command line (pinned in reports/package.json) renders the HTML report; it runs on Java.
+if ! command -v java >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 600 apt-get update -q
+    timeout 1200 apt-get install -y -q --no-install-recommends openjdk-17-jre-headless
+fi
+if [ ! -x reports/node_modules/.bin/allure ] || [ reports/package-lock.json -nt reports/node_modules ]; then
+    echo "setup: installing the Allure command line"
+    timeout 600 npm ci --prefix reports --no-audit --no-fund
+fi
+
 # Lighthouse (pinned in lighthouse/package.json), run against the system Chromium.
 if [ ! -x lighthouse/node_modules/.bin/lighthouse ] || [ lighthouse/package-lock.json -nt lighthouse/node_modules ]; then
     echo "setup: installing Lighthouse"
