@@ -12,9 +12,8 @@ from typing import Any, Final
 import allure_commons
 import pytest
 
+from plugin.masking import mask_structure
 from plugin.settings import Settings
-
-_MAX_DEPTH: Final = 12
 
 
 def alluredir(config: pytest.Config) -> Path | None:
@@ -109,19 +108,6 @@ def forget(config: pytest.Config, item: pytest.Item) -> None:
         raise RuntimeError(f"allure-pytest internals changed; cannot hide barrier items: {exc}") from exc
 
 
-def _mask_fields(value: Any, mask: Callable[[str], str], depth: int = 0) -> Any:
-    if isinstance(value, str):
-        return mask(value)
-    if depth > _MAX_DEPTH:
-        return value
-    if isinstance(value, list):
-        return [_mask_fields(v, mask, depth + 1) for v in value]
-    if hasattr(value, "__dict__") and type(value).__module__.startswith("allure_commons"):
-        for name, field_value in vars(value).items():
-            setattr(value, name, _mask_fields(field_value, mask, depth + 1))
-    return value
-
-
 class ResultMasker:
     """An allure-commons plugin that masks secrets in results before they are written.
 
@@ -134,11 +120,11 @@ class ResultMasker:
 
     @allure_commons.hookimpl(tryfirst=True)
     def report_result(self, result: Any) -> None:
-        _mask_fields(result, self.mask)
+        mask_structure(result, self.mask, ("allure_commons",))
 
     @allure_commons.hookimpl(tryfirst=True)
     def report_container(self, container: Any) -> None:
-        _mask_fields(container, self.mask)
+        mask_structure(container, self.mask, ("allure_commons",))
 
 
 def register_masker(mask: Callable[[str], str]) -> ResultMasker:

@@ -18,6 +18,8 @@ from typing import Any
 
 from filelock import FileLock
 
+from plugin.masking import mask_structure
+
 _LOCK_TIMEOUT_S = 60.0
 
 
@@ -43,16 +45,6 @@ class LedgerError(Exception):
     """The ledger cannot be trusted; the message names the file and line."""
 
 
-def _masked(value: Any, mask: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return mask(value)
-    if isinstance(value, list):
-        return [_masked(v, mask) for v in value]
-    if isinstance(value, dict):
-        return {k: _masked(v, mask) for k, v in value.items()}
-    return value
-
-
 class Ledger:
     def __init__(self, path: Path, run_id: str, mask: Callable[[str], str] = str) -> None:
         self.path = path
@@ -61,7 +53,7 @@ class Ledger:
         self._lock = FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT_S)
 
     def append(self, record: dict[str, Any]) -> dict[str, Any]:
-        line: dict[str, Any] = _masked({"run_id": self.run_id, "at": utc_now(), **record}, self._mask)
+        line: dict[str, Any] = mask_structure({"run_id": self.run_id, "at": utc_now(), **record}, self._mask)
         encoded = json.dumps(line, sort_keys=True) + "\n"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._lock, self.path.open("a", encoding="utf-8") as handle:

@@ -97,23 +97,26 @@ class Masker:
 _MAX_DEPTH: Final = 16
 
 
-def mask_structure(value: Any, mask: Callable[[str], str], depth: int = 0) -> Any:
+def mask_structure(
+    value: Any, mask: Callable[[str], str], owners: tuple[str, ...] = ("_pytest", "pytest"), depth: int = 0
+) -> Any:
     """Mask every string inside a report structure, keeping the structure.
 
-    Used on pytest's failure representations (whose parts are plain objects, lists and
-    tuples of strings), so the masked report still renders as pytest renders it.
+    Strings in lists, tuples and dicts are masked, and so are the attributes of objects
+    defined in the ``owners`` packages: pytest's failure representations (so a masked report
+    still renders as pytest renders it), allure-commons' result objects, ledger records.
     """
     if isinstance(value, str):
         return mask(value)
     if depth > _MAX_DEPTH:
         return value
     if isinstance(value, list):
-        return [mask_structure(v, mask, depth + 1) for v in value]
+        return [mask_structure(v, mask, owners, depth + 1) for v in value]
     if isinstance(value, tuple):
-        return tuple(mask_structure(v, mask, depth + 1) for v in value)
+        return tuple(mask_structure(v, mask, owners, depth + 1) for v in value)
     if isinstance(value, dict):
-        return {k: mask_structure(v, mask, depth + 1) for k, v in value.items()}
-    if hasattr(value, "__dict__") and type(value).__module__.startswith(("_pytest", "pytest")):
+        return {k: mask_structure(v, mask, owners, depth + 1) for k, v in value.items()}
+    if hasattr(value, "__dict__") and type(value).__module__.startswith(owners):
         for name, field_value in vars(value).items():
-            object.__setattr__(value, name, mask_structure(field_value, mask, depth + 1))
+            object.__setattr__(value, name, mask_structure(field_value, mask, owners, depth + 1))
     return value
