@@ -1,6 +1,6 @@
 """The rollback phase's actions (runbook: Rollback Procedures), used by checks/test_rollback.py.
 
-Each compensates the deploying action it undoes, so in a triggered rollback an action whose
+Each compensates the deploying actions it undoes (staging's and production's), so in a triggered rollback an action whose
 deploy did not run in this release run is recorded as ``not_needed``; in a ``pytest -m
 rollback`` run (requested) every one of them runs. Configured per target in ``release.toml``:
 
@@ -41,7 +41,7 @@ agents_redeploy_previous = release_action(
     "agents_redeploy_previous",
     phase="rollback",
     step="redeploy",
-    compensates="agents_deploy",
+    compensates=("agents_deploy", "prod_agents_deploy"),
     after=("platform_up",),
     description="Redeploys the agents service's previous image (the last successful digest).",
 )
@@ -49,7 +49,7 @@ web_redeploy_previous = release_action(
     "web_redeploy_previous",
     phase="rollback",
     step="redeploy",
-    compensates="web_deploy",
+    compensates=("web_deploy", "prod_web_promote"),
     after=("platform_up",),
     description="Switches the web app back to its previous release.",
 )
@@ -57,7 +57,7 @@ schema_rollback = release_action(
     "schema_rollback",
     phase="rollback",
     step="schema",
-    compensates="db_push",
+    compensates=("db_push", "prod_db_push"),
     after=("platform_up",),
     description="Applies the paired _rollback.sql of the release's migrations, newest first.",
 )

@@ -6,7 +6,9 @@ import pytest
 
 from checks.actions_canary import canary_flags_on  # noqa: F401
 from checks.actions_pre_release import notify_stakeholders, release_repo, sbom_generate  # noqa: F401
+from checks.actions_production import *  # noqa: F403 - the production promotion's actions
 from checks.actions_rollback import *  # noqa: F403 - the rollback phase's actions
+from checks.actions_rollout import *  # noqa: F403 - the phased rollout's actions
 from checks.actions_validate import *  # noqa: F403 - the validate phase's actions
 from checks.artifacts import settings as artifact_settings
 from checks.platform import Platform, PlatformError, load_platform

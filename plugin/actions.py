@@ -46,7 +46,7 @@ class ActionSpec:
     unit: Unit | None  # None: may first run from whichever unit needs it
     mutating: bool = True
     deploys: bool = True  # changes what the platform serves: a failure after it may trigger rollback
-    compensates: str | None = None
+    compensates: tuple[str, ...] = ()  # the deploys it undoes; any one having run makes it needed
     after: tuple[str, ...] = ()
     description: str = ""
 
@@ -298,7 +298,7 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
         "unit": spec.where,
         "mutating": spec.mutating,
         "deploys": spec.mutating and spec.deploys,
-        "compensates": spec.compensates,
+        "compensates": list(spec.compensates) or None,
         "target": settings.target_name,
         "env": settings.env,
         "version": settings.version,
@@ -329,8 +329,8 @@ def run_action(runtime: Runtime, spec: ActionSpec) -> ActionResult:
         base["commands"] = [settings.masker.mask_argv(argv) for argv in command.argvs]
         base["cwd"] = str(command.cwd)
         base["timeout_s"] = command.timeout_s
-        if spec.compensates and not runtime.rollback_selected and spec.compensates not in _attempted(runtime):
-            message = f"nothing to compensate: {spec.compensates} did not run in this release run"
+        if spec.compensates and not runtime.rollback_selected and _attempted(runtime).isdisjoint(spec.compensates):
+            message = f"nothing to compensate: {' or '.join(spec.compensates)} did not run in this release run"
             record = runtime.ledger.append({**base, "status": "not_needed", "message": message})
             return _result(record, reused=False)
         if spec.mutating and settings.dry_run:
@@ -394,7 +394,7 @@ def release_action(
     step: str | None = None,
     mutating: bool = True,
     deploys: bool = True,
-    compensates: str | None = None,
+    compensates: str | tuple[str, ...] | None = None,
     after: tuple[str, ...] = (),
     description: str = "",
 ) -> Any:
@@ -409,7 +409,10 @@ def release_action(
     up, say): it runs once, from whichever unit first needs it. ``after`` names actions
     that must have succeeded first; they are run (once) before this one. A mutating action
     with ``deploys=False`` (a notification, a log entry) is skipped by a dry run but does not
-    count as a deployment when the gate decides whether to roll back.
+    count as a deployment when the gate decides whether to roll back. ``compensates`` names
+    the deploying action (or a tuple of them, say the staging and the production deploy of
+    one part) that this rollback action undoes: in a triggered rollback it runs only when
+    one of them ran in this release run, and is recorded as ``not_needed`` otherwise.
     """
     unit: Unit | None = None
     if phase is not None:
@@ -422,7 +425,7 @@ def release_action(
         unit=unit,
         mutating=mutating,
         deploys=deploys,
-        compensates=compensates,
+        compensates=(compensates,) if isinstance(compensates, str) else tuple(compensates or ()),
         after=tuple(after),
         description=description,
     )
@@ -439,7 +442,7 @@ def release_action(
 
     action_fixture.__doc__ = (
         f"Release action {name} ({spec.where}{', mutating' if mutating else ''}"
-        f"{', compensates ' + compensates if compensates else ''}"
+        f"{', compensates ' + ' or '.join(spec.compensates) if spec.compensates else ''}"
         f"{', after ' + ', '.join(after) if after else ''}). {description}".strip()
     )
     return pytest.fixture(scope="session", name=name)(action_fixture)

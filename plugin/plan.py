@@ -13,7 +13,7 @@ from plugin.runtime import MARKS_KEY, Runtime
 
 def _action_line(runtime: Runtime, spec: ActionSpec) -> str:
     kind = "mutating" if spec.mutating else "read-only"
-    extra = f", compensates {spec.compensates}" if spec.compensates else ""
+    extra = f", compensates {' or '.join(spec.compensates)}" if spec.compensates else ""
     extra += f", after {', '.join(spec.after)}" if spec.after else ""
     try:
         command = resolve_command(runtime, spec, strict=False)
