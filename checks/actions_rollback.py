@@ -2,7 +2,8 @@
 
 Each compensates the deploying actions it undoes (staging's and production's), so in a
 triggered rollback an action none of whose deploys ran in this release run is recorded as
-``not_needed``; in a ``pytest -m rollback`` run (requested) every one of them runs. Configured per target in ``release.toml``:
+``not_needed``; in a ``pytest -m rollback`` run (requested) every one of them runs.
+Configured per target in ``release.toml``:
 
 - ``canary_flags_off`` (rollback/flags): the canary flag off for the canary tenants. Sandbox:
   ``python -m sandbox.flags disable``; icupa: ``pnpm flags:disable`` with
