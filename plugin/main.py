@@ -15,7 +15,7 @@ from plugin import allure_support
 from plugin.checklist import uncovered
 from plugin.engine import SKIP_PROPERTY, finish_unit, record_report
 from plugin.gate import skip_reason
-from plugin.ledger import actor
+from plugin.ledger import actor, utc_now
 from plugin.markers import SELECTION_MARKERS, register_markers
 from plugin.masking import mask_structure
 from plugin.ordering import BarrierItem, annotate, order
@@ -331,6 +331,9 @@ class ReleaseGate:
             "target": settings.target_name,
             "environment": settings.env,
             "version": settings.version,
+            "dry_run": settings.dry_run,
+            "selections": sorted(settings.selections),
+            "finished_at": utc_now(),
             "tests": expected,
         }
         path = runtime.run_dir / "verdict.json"
