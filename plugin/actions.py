@@ -25,6 +25,7 @@ from typing import IO, Any, Final
 import pytest
 from filelock import FileLock
 
+from plugin.allure_support import attach_action_log
 from plugin.gate import skip_reason
 from plugin.ledger import LedgerError, actor, utc_now
 from plugin.phases import Unit, resolve_unit
@@ -435,10 +436,13 @@ def release_action(
         __tracebackhide__ = True
         for earlier in spec.after:
             request.getfixturevalue(earlier)
+        runtime = get_runtime(request.config)
         try:
-            return run_action(get_runtime(request.config), spec)
+            return run_action(runtime, spec)
         except LedgerError as exc:
             pytest.fail(f"action {name} refused: {exc}", pytrace=False)
+        finally:  # also when the action failed: its output is the evidence
+            attach_action_log(request.config, name, runtime.run_dir / "actions" / f"{name}.log")
 
     action_fixture.__doc__ = (
         f"Release action {name} ({spec.where}{', mutating' if mutating else ''}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import allure_commons
+import allure_commons.types
 import pytest
 
 from plugin.masking import mask_structure
@@ -19,6 +20,19 @@ from plugin.settings import Settings
 def alluredir(config: pytest.Config) -> Path | None:
     value = config.getoption("allure_report_dir", None)
     return Path(value) if value else None
+
+
+def attach_action_log(config: pytest.Config, action: str, log_path: Path) -> None:
+    """Attach an action's output log (masked line by line when it was written) to the test
+    whose set-up ran or reused the action, when Allure results are being written."""
+    if alluredir(config) is None or not log_path.is_file():
+        return
+    allure_commons.plugin_manager.hook.attach_file(
+        source=str(log_path),
+        name=f"action {action} output (masked)",
+        attachment_type=allure_commons.types.AttachmentType.TEXT,
+        extension="txt",
+    )
 
 
 def write_environment(directory: Path, settings: Settings, run_id: str, workers: str) -> None:

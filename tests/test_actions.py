@@ -402,3 +402,32 @@ def test_a_notification_does_not_trigger_a_rollback(project: pytest.Pytester) ->
     result = project.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1, skipped=1)
     result.stdout.fnmatch_lines(["*rollback: not triggered (nothing was deployed in this run)*"])
+
+
+def test_action_output_is_attached_to_allure_masked_also_when_it_fails(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_attach="""
+        import pytest
+
+        @pytest.mark.phase("pre_release", "notify")
+        def test_notify(notify):
+            assert notify.ok
+
+        @pytest.mark.phase("deploy_staging", "migrations")
+        @pytest.mark.advisory
+        def test_fails(fails):
+            pass
+        """
+    )
+    results = project.path / "allure-results"
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", f"--alluredir={results}")
+    result.assert_outcomes(passed=1, errors=1)
+    attached: dict[str, str] = {}
+    for container in results.glob("*-container.json"):
+        for before in json.loads(container.read_text()).get("befores", []):
+            for attachment in before.get("attachments", []):
+                attached[attachment["name"]] = (results / attachment["source"]).read_text()
+    assert set(attached) == {"action notify output (masked)", "action fails output (masked)"}
+    assert "doing notify token ***" in attached["action notify output (masked)"]
+    assert "doing fail" in attached["action fails output (masked)"]
+    assert all("s3cr3t-token-value" not in text for text in attached.values())
