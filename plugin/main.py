@@ -5,6 +5,7 @@ Only wiring lives here; each concern has its own module (see the package docstri
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Final
@@ -47,9 +48,29 @@ def pytest_cmdline_main(config: pytest.Config) -> Generator[None, object, object
     return (yield)
 
 
+def _pin_rootdir_for_workers(config: pytest.Config) -> None:
+    """Give xdist's workers this process's rootdir and configuration file.
+
+    A worker determines its rootdir afresh from the invocation's arguments, and pytest takes
+    an option's value that names an existing path (``--alluredir /tmp/out``, which the
+    controller has just created) for a test path: the worker would land on a common ancestor
+    without the project's configuration and stop with a usage error nobody sees. Appending
+    ``--rootdir`` and ``--config-file`` (the same values this process found) keeps them
+    identical.
+    """
+    if hasattr(config, "workerinput") or not getattr(config.option, "numprocesses", None):
+        return
+    pinned = [f"--rootdir={config.rootpath}"]
+    if config.inipath is not None:
+        pinned.append(f"--config-file={config.inipath}")
+    params = config.invocation_params
+    config.invocation_params = dataclasses.replace(params, args=(*params.args, *pinned))
+
+
 @pytest.hookimpl
 def pytest_configure(config: pytest.Config) -> None:
     register_markers(config)
+    _pin_rootdir_for_workers(config)
     settings = resolve_settings(config)
     runtime = make_runtime(settings, getattr(config, "workerinput", None))
     config.stash[RUNTIME_KEY] = runtime

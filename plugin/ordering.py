@@ -130,7 +130,15 @@ def annotate(config: pytest.Config, runtime: Runtime, items: list[pytest.Item]) 
         if allure_on:
             _allure_labels(item, annotation.marks.unit, annotation.marks, runtime.run_id)
     if problems:
-        raise pytest.UsageError("release gate: bad gate test markers:\n" + _listing(problems))
+        hint = ""
+        if config.inipath is None:
+            hint = (
+                f"\n(pytest found no configuration file: rootdir {config.rootpath}. An option value that names an "
+                "existing folder outside the project, as in `--alluredir /tmp/out`, is taken for a test path when "
+                "pytest looks for its rootdir: write it as `--alluredir=/tmp/out`, keep the folder inside the project, "
+                "or pass --rootdir and -c.)"
+            )
+        raise pytest.UsageError("release gate: bad gate test markers:\n" + _listing(problems) + hint)
 
 
 def _allure_labels(item: pytest.Item, unit: Unit, marks: GateMarks, run_id: str) -> None:

@@ -89,3 +89,32 @@ def test_non_gate_suite_uses_xdist_default_scheduler(pytester: pytest.Pytester) 
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
     assert "RELEASE GATE" not in result.stdout.str()
+
+
+def test_workers_keep_the_rootdir_when_an_option_names_a_folder_outside(
+    pytester: pytest.Pytester, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """`--alluredir /elsewhere/out`: the controller creates the folder before the workers
+    start, and pytest would take it for a test path when each worker looks for its rootdir."""
+    pytester.makeini("[pytest]\nrelease_checklist = runbook.toml\n")
+    pytester.makefile(
+        ".toml",
+        runbook='schema = 1\n[[item]]\nid = "validate.install"\nphase = "validate"\nstep = "install"\n'
+        'environments = ["ci"]\nsection = "s"\ntext = "t"\n',
+    )
+    pytester.makepyfile(
+        test_rel="""
+        import pytest
+
+        @pytest.mark.phase("validate", "install")
+        @pytest.mark.checklist("validate.install")
+        @pytest.mark.parametrize("n", range(4))
+        def test_install(n):
+            pass
+        """
+    )
+    outside = tmp_path_factory.mktemp("results-outside") / "allure"
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider", "--alluredir", str(outside))
+    result.stdout.fnmatch_lines(["*RELEASE GATE: PASSED*"])
+    assert result.ret == 0
+    assert len(list(outside.glob("*-result.json"))) == 4
