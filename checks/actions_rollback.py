@@ -8,12 +8,19 @@ Configured per target in ``release.toml``:
 - ``canary_flags_off`` (rollback/flags): the canary flag off for the canary tenants. Sandbox:
   ``python -m sandbox.flags disable``; icupa: ``pnpm flags:disable`` with
   ``DATABASE_URL=${ICUPA_DB_DSN}``.
+- ``rollout_flags_off`` (rollback/flags): the rollout flag off for every rollout tenant (all
+  four stages', ``{rollout_all_tenants}``), the same CLI as ``canary_flags_off``.
 - ``agents_redeploy_previous`` (rollback/redeploy): the previous agents image by digest.
   Sandbox: ``python -m sandbox.rollback_previous agents`` (the previous digest from the
   environment's state; fails naming the digest when its artifact is gone); icupa:
   ``kubectl rollout undo deployment/agents-service`` then ``kubectl rollout status``: the
   Deployment's previous ReplicaSet is the last successful image digest, so no digest has to
   be carried between runs.
+- ``functions_redeploy_previous`` (rollback/redeploy): the edge functions' previous version.
+  Sandbox: ``python -m sandbox.rollback_previous functions`` (the previous version from the
+  environment's state, redeployed with the environment's JWT setting); icupa: the previous
+  release's checkout (``${ICUPA_PREVIOUS_REPO_DIR}``) deployed with ``deploy-functions.sh``:
+  Supabase keeps no function versions to switch back to.
 - ``web_redeploy_previous`` (rollback/redeploy): sandbox: ``python -m sandbox.rollback_previous
   web`` (``web/current`` back to ``web/releases/<web_previous>``); icupa: ``vercel rollback``.
 - ``schema_rollback`` (rollback/schema): the paired ``_rollback.sql`` of the release's
@@ -28,7 +35,14 @@ from __future__ import annotations
 
 from plugin import release_action
 
-__all__ = ["agents_redeploy_previous", "canary_flags_off", "schema_rollback", "web_redeploy_previous"]
+__all__ = [
+    "agents_redeploy_previous",
+    "canary_flags_off",
+    "functions_redeploy_previous",
+    "rollout_flags_off",
+    "schema_rollback",
+    "web_redeploy_previous",
+]
 
 canary_flags_off = release_action(
     "canary_flags_off",
@@ -38,6 +52,14 @@ canary_flags_off = release_action(
     after=("platform_up",),
     description="Disables the release's feature flag for the canary tenants (flags CLI, recorded as release-gate).",
 )
+rollout_flags_off = release_action(
+    "rollout_flags_off",
+    phase="rollback",
+    step="flags",
+    compensates=("rollout_internal", "rollout_pilot", "rollout_low_volume_ga", "rollout_full_ga"),
+    after=("platform_up",),
+    description="Disables the rollout flag for every rollout tenant (flags CLI, recorded as release-gate).",
+)
 agents_redeploy_previous = release_action(
     "agents_redeploy_previous",
     phase="rollback",
@@ -45,6 +67,14 @@ agents_redeploy_previous = release_action(
     compensates=("agents_deploy", "prod_agents_deploy"),
     after=("platform_up",),
     description="Redeploys the agents service's previous image (the last successful digest).",
+)
+functions_redeploy_previous = release_action(
+    "functions_redeploy_previous",
+    phase="rollback",
+    step="redeploy",
+    compensates=("functions_deploy", "prod_functions_deploy"),
+    after=("platform_up",),
+    description="Redeploys the edge functions' previous version.",
 )
 web_redeploy_previous = release_action(
     "web_redeploy_previous",

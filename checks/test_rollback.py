@@ -3,7 +3,10 @@
 Runs with ``pytest -m rollback --release-env staging`` (requested), or in a release run when
 the gate closes after something was deployed and the target has ``auto_rollback`` (triggered).
 The actions are in ``checks/actions_rollback.py``; each compensates one deploy, so in a
-triggered run a part that was not deployed is ``not_needed`` and left as it is.
+triggered run a part that was not deployed is ``not_needed`` and left as it is. The flags
+step turns off the staging canary's flag and the production rollout's flag (every rollout
+tenant of ``[targets.<t>.checks.rollout]``); the redeploy step brings back the previous
+agents image, edge functions version and web release.
 
 Settings: ``[targets.<t>.checks.rollback]`` (``RollbackSettings`` below). Measurements of the
 verify step are written to the ledger as ``rollback_measurement`` events, so the record step
@@ -28,6 +31,7 @@ from filelock import FileLock
 
 from checks.canary.analysis import CanarySettingsError, Prometheus, QueryError, from_target
 from checks.platform import Platform, action_summary
+from checks.rollout import LOG_HEADER, RolloutSettingsError, rollout_settings
 from lighthouse.assertions import LighthouseRcError, evaluate, load_lighthouserc
 from lighthouse.runner import RunnerConfig, RunnerError, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettingsError
@@ -41,7 +45,15 @@ from smoke.runner import Target, run_checks
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 DB_TIMEOUT_S = 10
-ROLLBACK_ACTIONS = ("canary_flags_off", "agents_redeploy_previous", "web_redeploy_previous", "schema_rollback")
+ROLLBACK_ACTIONS = (
+    "canary_flags_off",
+    "rollout_flags_off",
+    "agents_redeploy_previous",
+    "functions_redeploy_previous",
+    "web_redeploy_previous",
+    "schema_rollback",
+)
+REDEPLOY_ACTIONS = ("agents_redeploy_previous", "functions_redeploy_previous", "web_redeploy_previous")
 TRAFFIC_BATCH = 10
 
 
@@ -144,21 +156,7 @@ def _expected_version(result: ActionResult, url: str, settings: Settings) -> str
 # --- flags --------------------------------------------------------------------------------
 
 
-@pytest.mark.phase("rollback", "flags")
-@pytest.mark.checklist("rollback.flags.disable")
-def test_canary_flag_is_off(
-    canary_flags_off: ActionResult, platform: Platform, release_settings: Settings, pytestconfig: pytest.Config
-) -> None:
-    assert canary_flags_off.ok
-    if canary_flags_off.status == "not_needed":
-        _measure(pytestconfig, "flags", "not needed: the canary flag was not switched on in this run")
-        return
-    target = release_settings.target
-    assert target is not None
-    flag = target.vars.get("canary_flag")
-    tenants = [t for t in target.vars.get("canary_tenants", "").split(",") if t]
-    assert flag, "the target's vars name no canary_flag"
-    assert tenants, "the target's vars name no canary_tenants"
+def _flag_on_for(platform: Platform, flag: str, tenants: list[str]) -> list[str]:
     with psycopg.connect(platform.dsn, connect_timeout=DB_TIMEOUT_S) as conn:
         conn.execute(f"set statement_timeout = {DB_TIMEOUT_S * 1000}")
         rows = conn.execute(
@@ -166,9 +164,46 @@ def test_canary_flag_is_off(
             "where f.flag = %s and t.slug = any(%s) and f.enabled order by t.slug",
             (flag, tenants),
         ).fetchall()
-    still_on = [row[0] for row in rows]
-    assert still_on == [], f"flag {flag} is still on for {still_on}"
-    _measure(pytestconfig, "flags", f"{flag} off for {', '.join(tenants)}")
+    return [str(row[0]) for row in rows]
+
+
+@pytest.mark.phase("rollback", "flags")
+@pytest.mark.checklist("rollback.flags.disable")
+def test_release_flags_are_off(
+    canary_flags_off: ActionResult,
+    rollout_flags_off: ActionResult,
+    platform: Platform,
+    release_settings: Settings,
+    pytestconfig: pytest.Config,
+) -> None:
+    """The staging canary's flag and the production rollout's flag, each off for its tenants."""
+    assert canary_flags_off.ok
+    assert rollout_flags_off.ok
+    target = release_settings.target
+    assert target is not None
+    measured: list[str] = []
+    if canary_flags_off.status == "not_needed":
+        measured.append("canary flag not needed: it was not switched on in this run")
+    else:
+        flag = target.vars.get("canary_flag")
+        tenants = [t for t in target.vars.get("canary_tenants", "").split(",") if t]
+        assert flag, "the target's vars name no canary_flag"
+        assert tenants, "the target's vars name no canary_tenants"
+        still_on = _flag_on_for(platform, flag, tenants)
+        assert still_on == [], f"flag {flag} is still on for {still_on}"
+        measured.append(f"{flag} off for {', '.join(tenants)}")
+    if rollout_flags_off.status == "not_needed":
+        measured.append("rollout flag not needed: no rollout stage ran in this run")
+    else:
+        try:
+            rollout = rollout_settings(release_settings)
+        except RolloutSettingsError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        tenants = list(rollout.all_tenants)
+        still_on = _flag_on_for(platform, rollout.flag, tenants)
+        assert still_on == [], f"the rollout flag {rollout.flag} is still on for {still_on}"
+        measured.append(f"{rollout.flag} off for all {len(tenants)} rollout tenants")
+    _measure(pytestconfig, "flags", "; ".join(measured))
 
 
 # --- redeploy -----------------------------------------------------------------------------
@@ -206,6 +241,19 @@ def test_web_serves_the_previous_release(
 
 @pytest.mark.phase("rollback", "redeploy")
 @pytest.mark.checklist("rollback.redeploy.previous_image")
+def test_functions_serve_the_previous_version(
+    functions_redeploy_previous: ActionResult,
+    platform: Platform,
+    release_settings: Settings,
+    pytestconfig: pytest.Config,
+) -> None:
+    expected = _expected_version(functions_redeploy_previous, f"{platform.functions_url}/health", release_settings)
+    assert _served_version(f"{platform.functions_url}/health") == expected
+    _measure(pytestconfig, "functions", {"version": expected})
+
+
+@pytest.mark.phase("rollback", "redeploy")
+@pytest.mark.checklist("rollback.redeploy.previous_image")
 def test_platform_state_after_the_redeploy_is_known(
     platform: Platform, release_settings: Settings, pytestconfig: pytest.Config
 ) -> None:
@@ -215,14 +263,14 @@ def test_platform_state_after_the_redeploy_is_known(
     failed = {
         name: record
         for name, record in records.items()
-        if name in ("agents_redeploy_previous", "web_redeploy_previous")
-        and (record is None or record.get("status") not in ("ok", "not_needed"))
+        if name in REDEPLOY_ACTIONS and (record is None or record.get("status") not in ("ok", "not_needed"))
     }
     if not failed:
         return
     lines = ["the rollback is incomplete; the platform is left in this state:"]
     for part, url in (
         ("agents-service", f"{platform.agents_url}/version"),
+        ("edge functions", f"{platform.functions_url}/health"),
         ("web", f"{platform.web_url}/version.json"),
     ):
         try:
@@ -272,12 +320,13 @@ def test_release_schema_is_rolled_back(
 
 @pytest.mark.phase("rollback", "verify")
 @pytest.mark.checklist("rollback.verify.smoke_tests")
+@pytest.mark.usefixtures("functions_redeploy_previous")
 def test_smoke_contracts_answer_with_the_previous_versions(
     agents_redeploy_previous: ActionResult,
     web_redeploy_previous: ActionResult,
     platform: Platform,
     release_settings: Settings,
-    pytestconfig: pytest.Config,
+    request: pytest.FixtureRequest,
 ) -> None:
     """The smoke suite's contracts, each base expecting the version it must serve now."""
     target = release_settings.target
@@ -290,11 +339,12 @@ def test_smoke_contracts_answer_with_the_previous_versions(
         checks = expand(load_contracts(release_settings.rootdir / smoke.contracts))
     except SmokeConfigError as exc:
         pytest.fail(str(exc), pytrace=False)
-    functions = _served_version(f"{platform.functions_url}/health")
+    functions_redeploy_previous: ActionResult = request.getfixturevalue("functions_redeploy_previous")
+    functions = _expected_version(functions_redeploy_previous, f"{platform.functions_url}/health", release_settings)
     versions = {
         "agents": _expected_version(agents_redeploy_previous, f"{platform.agents_url}/health", release_settings),
         "web": _expected_version(web_redeploy_previous, f"{platform.web_url}/version.json", release_settings),
-        "functions": functions or "",
+        "functions": functions,
     }
     verified = smoke.verify_jwt if isinstance(smoke.verify_jwt, bool) else True
     if smoke.verify_jwt == "auto" and platform.target == "sandbox":
@@ -309,7 +359,7 @@ def test_smoke_contracts_answer_with_the_previous_versions(
         run = Target(bases=bases, version=version, service_token=platform.service_token, jwt_verified=verified)
         results = run_checks(mine, run, max_connections=smoke.max_connections)
         failures.extend(f"{cid}: {r.message}" for cid, r in results.items() if not r.ok)
-    _measure(pytestconfig, "smoke", {"checks": len(checks), "failed": len(failures), "versions": versions})
+    _measure(request.config, "smoke", {"checks": len(checks), "failed": len(failures), "versions": versions})
     assert not failures, "smoke contracts failed after the rollback:\n" + "\n".join(failures)
 
 
@@ -442,7 +492,7 @@ def test_rollback_is_logged(
         new = not path.exists()
         with path.open("a", encoding="utf-8") as handle:
             if new:
-                handle.write("# Rollback log\n\nOne entry per rollback, appended by the gate's rollback phase.\n")
+                handle.write(LOG_HEADER)
             handle.write("\n" + entry)
     runtime.ledger.append({"kind": "event", "event": "rollback_log", "path": str(path), "entry": entry, "actor": who})
     assert entry in path.read_text(encoding="utf-8")

@@ -82,6 +82,20 @@ class RunResult:
     def label(self) -> str:
         return f"{self.url} run #{self.index}"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the LHR, which stays in its file (see :func:`result_from_dict`)."""
+        return {
+            "url": self.url,
+            "index": self.index,
+            "json_path": str(self.json_path),
+            "html_path": str(self.html_path),
+            "argv": list(self.argv),
+            "duration_s": self.duration_s,
+            "returncode": self.returncode,
+            "error": self.error,
+            "output_tail": self.output_tail,
+        }
+
     def scores(self) -> dict[str, float | None]:
         """Category scores of this run (empty for a failed run)."""
         if self.lhr is None:
@@ -134,6 +148,33 @@ def read_lhr(path: Path) -> dict[str, Any]:
     if not isinstance(lhr, dict) or not isinstance(lhr.get("audits"), dict):
         raise ValueError(f"{path}: not a Lighthouse result (no 'audits' object)")
     return lhr
+
+
+def result_from_dict(data: dict[str, Any]) -> RunResult:
+    """A run recorded by :meth:`RunResult.to_dict`, its LHR read again from its file.
+
+    A usable run whose report has since become unreadable turns into a failed run.
+    """
+    json_path = Path(data["json_path"])
+    error: str | None = data["error"]
+    lhr: dict[str, Any] | None = None
+    if error is None:
+        try:
+            lhr = read_lhr(json_path)
+        except ValueError as exc:
+            error = str(exc)
+    return RunResult(
+        url=str(data["url"]),
+        index=int(data["index"]),
+        json_path=json_path,
+        html_path=Path(data["html_path"]),
+        argv=tuple(str(word) for word in data["argv"]),
+        duration_s=float(data["duration_s"]),
+        returncode=data["returncode"],
+        lhr=lhr,
+        error=error,
+        output_tail=str(data["output_tail"]),
+    )
 
 
 def runtime_error(lhr: dict[str, Any]) -> str | None:

@@ -22,10 +22,11 @@ import pytest
 from checks.platform import Platform
 from lighthouse.assertions import Evaluation, LighthouseRc, LighthouseRcError, evaluate, load_lighthouserc
 from lighthouse.pwa import check_installable
-from lighthouse.runner import RunnerConfig, RunnerError, RunResult, run_lighthouse, summary
+from lighthouse.runner import RunnerConfig, RunnerError, RunResult, result_from_dict, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettings, LighthouseSettingsError, from_table
 from plugin.allure_support import alluredir
 from plugin.ledger import actor
+from plugin.once import once_per_run
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
@@ -75,19 +76,34 @@ def served_web_version(platform: Platform) -> str:
 
 @pytest.fixture(scope="session")
 def lighthouse_runs(
-    platform: Platform, served_web_version: str, lighthouse_settings: LighthouseSettings
+    platform: Platform,
+    served_web_version: str,
+    lighthouse_settings: LighthouseSettings,
+    pytestconfig: pytest.Config,
 ) -> list[RunResult]:
-    """Every run of every configured URL, failed runs included (they are never dropped)."""
+    """Every run of every configured URL, failed runs included (they are never dropped).
+
+    Once per release run: under xdist the first worker to ask runs Lighthouse, and the others
+    read its results (the LHRs from their files) instead of measuring again.
+    """
     config = RunnerConfig(
         output_dir=lighthouse_settings.output_dir,
         runs=lighthouse_settings.runs,
         parallel=lighthouse_settings.parallel,
         timeout_s=lighthouse_settings.timeout_s,
     )
-    try:
-        return run_lighthouse(lighthouse_settings.urls(platform.web_url), config)
-    except RunnerError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    urls = lighthouse_settings.urls(platform.web_url)
+
+    def measure() -> list[dict[str, Any]]:
+        try:
+            return [run.to_dict() for run in run_lighthouse(urls, config)]
+        except RunnerError as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    jobs = len(urls) * config.runs
+    budget = config.timeout_s * (jobs // max(config.parallel, 1) + 1) + 60
+    recorded = once_per_run(pytestconfig, "lighthouse-runs", measure, budget)
+    return [result_from_dict(run) for run in recorded]
 
 
 @pytest.fixture(scope="session")

@@ -330,6 +330,8 @@ def deploy_functions(sandbox: Sandbox, version: str, verify_jwt: bool = False) -
             )
             report.data["gap_seconds"] = round(time.monotonic() - gap_start, 3)
             state = load_state(sandbox.paths)
+            if state.functions_version is not None and state.functions_version != version:
+                state.functions_previous = state.functions_version
             state.functions_version, state.functions_verify_jwt = version, verify_jwt
             save_state(sandbox.paths, state)
             report.data.update(

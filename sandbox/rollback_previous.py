@@ -2,12 +2,15 @@
 
     python -m sandbox.rollback_previous agents --env staging [--release-version v0.1.0]
     python -m sandbox.rollback_previous web --env staging [--release-version v0.1.0]
+    python -m sandbox.rollback_previous functions --env staging [--release-version v0.1.0]
 
 ``agents`` reads the previous digest from the environment's state (``agents_previous``),
 checks that its artifact file is still in the artifact store, and redeploys it through the
 same blue/green switch as ``python -m sandbox rollback agents --digest``. ``web`` switches
 ``web/current`` back to ``web/releases/<web_previous>`` and waits until the web server
-reports that version.
+reports that version. ``functions`` redeploys the edge functions' previous version
+(``functions_previous``) through the same restart and health check as ``python -m sandbox
+deploy functions``, keeping the environment's JWT verification setting.
 
 With ``--release-version`` a part that no longer serves that release is left as it is
 (``rolled_back: false``): running the rollback twice never rolls forward again.
@@ -30,7 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from sandbox import artifacts
-from sandbox.deploy import rollback_agents
+from sandbox.deploy import deploy_functions, rollback_agents
 from sandbox.health import http_probe, wait_healthy
 from sandbox.layout import SandboxUsageError, parse_env
 from sandbox.platform import AGENTS_ARTIFACT, Report, Sandbox
@@ -51,6 +54,7 @@ def platform_state(state: EnvState) -> dict[str, Any]:
         "web": state.web_version,
         "web_previous": state.web_previous,
         "functions": state.functions_version,
+        "functions_previous": state.functions_previous,
         "migrations_pushed_at": (state.migrations or {}).get("pushed_at"),
     }
 
@@ -132,6 +136,50 @@ def rollback_agents_previous(sandbox: Sandbox, release_version: str | None) -> R
     return _finish(report, sandbox, began)
 
 
+def rollback_functions_previous(sandbox: Sandbox, release_version: str | None) -> Report:
+    """Redeploy the edge functions' previous version; refuse clearly when none is recorded."""
+    began = time.monotonic()
+    report = Report("rollback_previous functions", sandbox.env)
+    report.data["rolled_back"] = False
+    state = load_state(sandbox.paths)
+    current, previous = state.functions_version, state.functions_previous
+    report.data["from_version"] = current
+    if current is None:
+        report.ok = False
+        report.messages.append(
+            f"the edge functions in {sandbox.env} have no release at all: nothing to roll back from. "
+            f"Left as it is: {describe(state)}"
+        )
+        return _finish(report, sandbox, began)
+    if release_version is not None and current != release_version:
+        report.data["to_version"] = current
+        report.messages.append(
+            f"nothing to roll back: the edge functions serve {current}, not the release {release_version}; "
+            "left as they are"
+        )
+        return _finish(report, sandbox, began)
+    if previous is None:
+        report.ok = False
+        report.messages.append(
+            f"no previous edge functions version is recorded for {sandbox.env}: the functions were NOT rolled "
+            f"back and still serve {current}. Platform left as: {describe(state)}"
+        )
+        return _finish(report, sandbox, began)
+    report.data["to_version"] = previous
+    done = deploy_functions(sandbox, previous, state.functions_verify_jwt)
+    report.parts.extend(done.parts)
+    report.messages.extend(done.messages)
+    after = load_state(sandbox.paths)
+    if not done.ok or after.functions_version != previous:
+        report.ok = False
+        report.messages.append(f"edge functions rollback to {previous} failed. Platform left as: {describe(after)}")
+        return _finish(report, sandbox, began)
+    report.data["rolled_back"] = True
+    report.data["verify_jwt"] = state.functions_verify_jwt
+    report.messages.append(f"edge functions rolled back from {current} to {previous}")
+    return _finish(report, sandbox, began)
+
+
 def _switch_web(link: Path, version: str) -> None:
     tmp_link = link.with_name(f".current.{os.getpid()}")
     tmp_link.unlink(missing_ok=True)
@@ -197,7 +245,7 @@ def rollback_web_previous(sandbox: Sandbox, release_version: str | None) -> Repo
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox.rollback_previous", description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=("agents", "web"))
+    parser.add_argument("part", choices=("agents", "web", "functions"))
     parser.add_argument("--env", default="staging")
     parser.add_argument("--release-version", default=None, help="roll back only while this release is served")
     args = parser.parse_args(argv)
@@ -206,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         release = args.release_version or None
         if args.part == "agents":
             report = rollback_agents_previous(sandbox, release)
+        elif args.part == "functions":
+            report = rollback_functions_previous(sandbox, release)
         else:
             report = rollback_web_previous(sandbox, release)
     except SandboxUsageError as exc:

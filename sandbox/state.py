@@ -71,6 +71,7 @@ class EnvState:
     started_at: str | None = None
     functions_version: str | None = None
     functions_verify_jwt: bool = False
+    functions_previous: str | None = None  # the version served before functions_version
     agents_active: AgentsRelease | None = None
     agents_previous: AgentsRelease | None = None
     agents_slot_port: int | None = None
@@ -91,6 +92,7 @@ class EnvState:
             started_at=payload.get("started_at"),
             functions_version=payload.get("functions_version"),
             functions_verify_jwt=bool(payload.get("functions_verify_jwt", False)),
+            functions_previous=payload.get("functions_previous"),
             agents_active=release("agents_active"),
             agents_previous=release("agents_previous"),
             agents_slot_port=payload.get("agents_slot_port"),

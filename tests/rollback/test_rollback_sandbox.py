@@ -143,7 +143,7 @@ def test_rollback_restores_the_previous_release_and_logs_it(deployed: Deployed) 
     out = done.stdout
     assert done.returncode == 0, out[-5000:]
     assert "RELEASE GATE: PASSED" in out
-    assert "10 passed" in out, out[-3000:]
+    assert "11 passed" in out, out[-3000:]
     after = deployed.versions()
     assert after["agents"] == PREVIOUS
     if before["agents"] == RELEASE:
