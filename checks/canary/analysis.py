@@ -345,6 +345,43 @@ class Prometheus:
             raise QueryError(f"the query gave {len(result)} series; a canary query must aggregate them to one")
         return _number(result[0].get("value"))
 
+    def query_range(self, promql: str, start: float, end: float, step: float) -> list[tuple[float, float]]:
+        """The query's single series over [start, end] every ``step`` seconds (``/api/v1/query_range``).
+
+        Each point is (epoch seconds, value); a step with no data has no point, and no data at
+        all gives an empty list. NaN and infinities are returned as such, for the caller to judge.
+        """
+        params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        try:
+            response = httpx.get(f"{self.base_url}/api/v1/query_range", params=params, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            raise QueryError(f"Prometheus at {self.base_url} did not answer: {type(exc).__name__}: {exc}") from None
+        try:
+            payload = response.json()
+        except ValueError:
+            raise QueryError(f"Prometheus answered HTTP {response.status_code} with no JSON") from None
+        if not isinstance(payload, dict) or payload.get("status") != "success":
+            detail = payload.get("error", "") if isinstance(payload, dict) else ""
+            kind = payload.get("errorType", "") if isinstance(payload, dict) else ""
+            raise QueryError(f"Prometheus refused the range query (HTTP {response.status_code} {kind}: {detail})")
+        data = payload.get("data") or {}
+        kind, result = data.get("resultType"), data.get("result")
+        if kind != "matrix" or not isinstance(result, list):
+            raise QueryError(f"the range query gave a {kind} result, not a matrix")
+        if not result:
+            return []
+        if len(result) > 1:
+            raise QueryError(f"the range query gave {len(result)} series; it must aggregate them to one")
+        values = result[0].get("values") if isinstance(result[0], dict) else None
+        if not isinstance(values, list):
+            raise QueryError("malformed series in Prometheus' answer: no values")
+        points = []
+        for pair in values:
+            if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], int | float):
+                raise QueryError(f"malformed point in Prometheus' answer: {pair!r}"[:200])
+            points.append((float(pair[0]), _number(pair)))
+        return points
+
     def up(self, job: str) -> list[str]:
         """The ``up`` values of a scrape job's targets ("1" is up)."""
         try:

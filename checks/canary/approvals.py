@@ -19,22 +19,44 @@ The record (JSON)::
 
 A role is approved when at least one of its approvals is by an allowed approver, dated at or
 after the sign-off, no later than ``max_delay_h`` after it, and not in the future.
+
+The production promotion (``checks/promotion.py``) keeps a live record instead, with no
+sign-off in it (the sign-off is the staging gate run that passed)::
+
+    {"release": "v0.1.0", "approvals": [{"role": "...", "name": "...", "at": "...", "comment": "..."}]}
+
+A lead approving appends to it, stamped with the current time::
+
+    python -m checks.canary.approvals approve --record PATH --release v0.1.0 \
+        --role product_lead --name amara.uwase [--comment "..."]
+
+It prints one JSON summary line last; exit codes: 0 recorded, 1 the record is unusable, 2 usage.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from plugin.settings import Settings
 
 CLOCK_SKEW = timedelta(minutes=5)
+EXIT_OK: Final = 0
+EXIT_FAILED: Final = 1
+EXIT_USAGE: Final = 2
+_LOCK_TIMEOUT_S: Final = 30.0
+_ROLE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 class ApprovalError(Exception):
@@ -178,3 +200,89 @@ def check_role(record: ApprovalRecord, role: str, settings: ApprovalSettings, no
         elif check.accepted is None:
             check.accepted = approval
     return check
+
+
+# --- the live record of the production promotion ------------------------------------------
+
+
+def load_approvals(path: Path, release: str) -> tuple[Approval, ...]:
+    """The approvals of a live record (no sign-off in it) for ``release``; ApprovalError names the file."""
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ApprovalError(f"no approval record at {path}: nobody has approved {release} for production") from None
+    except (OSError, ValueError) as exc:
+        raise ApprovalError(f"cannot read the approval record {path}: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("approvals", []), list):
+        raise ApprovalError(f"{path}: the approval record is not an object with an 'approvals' list")
+    if payload.get("release") != release:
+        raise ApprovalError(f"{path} approves {payload.get('release') or 'no release'}, not {release}")
+    approvals = []
+    for index, item in enumerate(payload.get("approvals", [])):
+        if not isinstance(item, dict) or not item.get("role") or not item.get("name"):
+            raise ApprovalError(f"{path}: approvals[{index}] needs a role, a name and a time")
+        at = _when(item.get("at"), f"{path}: approvals[{index}].at")
+        approvals.append(Approval(str(item["role"]), str(item["name"]), at, str(item.get("comment", ""))))
+    return tuple(approvals)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def append_approval(path: Path, release: str, approval: Approval) -> dict[str, Any]:
+    """Append ``approval`` to the live record at ``path`` (created if missing), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with FileLock(str(path) + ".lock", timeout=_LOCK_TIMEOUT_S):
+            if path.exists():
+                load_approvals(path, release)  # refuses a broken record or another release's
+                payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            else:
+                payload = {"release": release, "approvals": []}
+            entry = {"role": approval.role, "name": approval.name, "at": _stamp(approval.at)}
+            if approval.comment:
+                entry["comment"] = approval.comment
+            payload["approvals"].append(entry)
+            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            temp.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+            os.replace(temp, path)
+    except Timeout:
+        raise ApprovalError(f"{path}: another approval held the record's lock for {_LOCK_TIMEOUT_S:g}s") from None
+    except OSError as exc:
+        raise ApprovalError(f"cannot write the approval record {path}: {exc.strerror or exc}") from None
+    return entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``approve``: a lead's approval, stamped now, appended to the release's live record."""
+    parser = argparse.ArgumentParser(
+        prog="python -m checks.canary.approvals", description="Record a lead's approval of a release for production."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    approve = verbs.add_parser("approve", help="append an approval stamped now")
+    approve.add_argument("--record", required=True, type=Path, help="the release's approval record (JSON)")
+    approve.add_argument("--release", required=True, help="the release approved, e.g. v0.1.0")
+    approve.add_argument("--role", required=True, help="e.g. product_lead or engineering_lead")
+    approve.add_argument("--name", required=True, help="who approves (their login)")
+    approve.add_argument("--comment", default="")
+    args = parser.parse_args(argv)
+    summary: dict[str, Any] = {"command": "approve", "ok": False, "record": str(args.record), "release": args.release}
+    if not _ROLE.match(args.role) or not args.name.strip() or not args.release.strip():
+        print("approve: --role must be a lower-case name, --name and --release non-empty", file=sys.stderr)
+        print(json.dumps({**summary, "error": "usage"}))
+        return EXIT_USAGE
+    approval = Approval(args.role, args.name.strip(), datetime.now(UTC), args.comment)
+    try:
+        entry = append_approval(args.record, args.release, approval)
+    except ApprovalError as exc:
+        print(f"approve: {exc}", file=sys.stderr)
+        print(json.dumps({**summary, "error": str(exc)}))
+        return EXIT_FAILED
+    print(f"approve: {entry['name']} ({entry['role']}) approved {args.release} at {entry['at']}", file=sys.stderr)
+    print(json.dumps({**summary, "ok": True, "approval": entry}))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
