@@ -2,9 +2,10 @@
 
     python -m sandbox.schema_rollback --env staging --run-dir <gate run folder>
 
-Which migrations belong to the release: the release gate's most recent ``db_push`` action
-that really ran (this run's ledger first, then earlier runs next to it, newest first) names
-them in its log (``Applying migration <version>_<name>.sql`` from ``supabase db push``).
+Which migrations belong to the release: the release gate's most recent push to this
+environment that really ran (``db_push`` on staging, ``prod_db_push`` on production; this
+run's ledger first, then earlier runs next to it, newest first) names them in its log
+(``Applying migration <version>_<name>.sql`` from ``supabase db push``).
 Those still recorded in ``supabase_migrations.schema_migrations`` are the release's schema
 change; when there are none (the push applied nothing, or it was rolled back already) the
 release did not change the schema and nothing is done.
@@ -39,6 +40,7 @@ EXIT_OK: Final = 0
 EXIT_FAILED: Final = 1
 EXIT_USAGE: Final = 2
 CONNECT_TIMEOUT_S: Final = 5
+PUSH_ACTIONS: Final = frozenset({"db_push", "prod_db_push"})
 APPLYING: Final = re.compile(r"Applying migration (\d{14})_([A-Za-z0-9_]+)\.sql")
 
 
@@ -58,19 +60,24 @@ def _ledger_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def last_push_log(run_dir: Path) -> tuple[Path, str] | None:
-    """The log of the most recent db_push that ran, with the run it ran in."""
+def last_push_log(run_dir: Path, env: str) -> tuple[Path, str] | None:
+    """The log of the most recent push to ``env`` that ran, with the run it ran in."""
     runs = [run_dir, *sorted((p for p in run_dir.parent.iterdir() if p != run_dir and p.is_dir()), reverse=True)]
     for run in runs:
         pushes = [
             r
             for r in _ledger_records(run / "ledger.jsonl")
-            if r.get("kind") == "action" and r.get("action") == "db_push" and r.get("executed")
+            if r.get("kind") == "action"
+            and r.get("action") in PUSH_ACTIONS
+            and r.get("env") == env
+            and r.get("executed")
         ]
         if pushes:
             log = pushes[-1].get("log")
             if not isinstance(log, str) or not Path(log).is_file():
-                raise SandboxError(f"the db_push of run {run.name} left no log ({log}): cannot tell what it pushed")
+                raise SandboxError(
+                    f"the {pushes[-1]['action']} of run {run.name} left no log ({log}): cannot tell what it pushed"
+                )
             return Path(log), run.name
     return None
 
@@ -99,11 +106,11 @@ def rollback_schema(sandbox: Sandbox, run_dir: Path) -> Report:
     report.data.update({"release_migrations": [], "rolled_back": [], "remaining": []})
     rollbacks_dir = sandbox.config.workspace.supabase_dir / "rollbacks"
     try:
-        found = last_push_log(run_dir) if run_dir.is_dir() else None
+        found = last_push_log(run_dir, sandbox.env) if run_dir.is_dir() else None
         if found is None:
             report.messages.append(
-                "no db_push ran in this or an earlier gate run: the release did not change the schema here; "
-                "nothing to roll back"
+                f"no push to {sandbox.env} ran in this or an earlier gate run: the release did not change the "
+                "schema here; nothing to roll back"
             )
             return _done(report, began)
         log, run_name = found
