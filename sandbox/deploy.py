@@ -41,7 +41,7 @@ PROMETHEUS_TARGET_TIMEOUT: Final = 15.0
 
 
 def check_version(version: str) -> str:
-    if not VERSION_PATTERN.match(version):
+    if not VERSION_PATTERN.fullmatch(version):
         raise SandboxUsageError(f"version {version!r} must match {VERSION_PATTERN.pattern} (it names folders)")
     return version
 

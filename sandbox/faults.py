@@ -2,6 +2,11 @@
 
 The file always holds every key with its current value, so a reader never has to guess a
 default; it is replaced atomically, so a reader never sees half of it.
+
+`faulty_version` scopes the faults the agents service and the edge functions apply
+(error_rate, latency_ms, guardrail_breach_rate, payment_failure_rate, smoke_fail) to one
+release: a process serving another version ignores them, so rolling the bad release back
+makes the service healthy again, as with a real bad release.
 """
 
 from __future__ import annotations
@@ -52,6 +57,17 @@ def _page(key: str, value: object) -> FaultValue:
     raise SandboxUsageError(f"{key} takes true, false or a path like /menus/ (a prefix) or /index.html, got {value!r}")
 
 
+def _version(key: str, value: object) -> FaultValue:
+    # "" means every version; otherwise a release name as deploy accepts it.
+    from sandbox.deploy import VERSION_PATTERN  # noqa: PLC0415 - sandbox.deploy imports this module
+
+    if isinstance(value, str) and (value == "" or VERSION_PATTERN.fullmatch(value)):
+        return value
+    raise SandboxUsageError(
+        f'{key} takes "" (every version) or a release like v0.1.0 matching {VERSION_PATTERN.pattern}, got {value!r}'
+    )
+
+
 @dataclass(frozen=True)
 class FaultSpec:
     default: FaultValue
@@ -69,6 +85,11 @@ FAULTS: Final[Mapping[str, FaultSpec]] = {
         False, _page, "the menu page is slow (its data answers after 2.5 s) and heavy (3 MiB more)"
     ),
     "broken_migration": FaultSpec(False, _flag, "deploy migrations pushes an extra migration that fails"),
+    "faulty_version": FaultSpec(
+        "",
+        _version,
+        "the agents-service and edge-function faults apply only to a process serving this release (empty: to all)",
+    ),
 }
 
 
@@ -83,14 +104,27 @@ def _parse_value(raw: str) -> object:
         return raw
 
 
+def _parse_text(raw: str) -> object:
+    # A string-valued key keeps its text as typed (`1.10` is a release, not the number 1.1);
+    # a JSON string literal (`""`, `"v1"`) is unquoted.
+    value = _parse_value(raw)
+    return value if isinstance(value, str) else raw
+
+
 def parse_assignments(assignments: Iterable[str]) -> dict[str, FaultValue]:
-    """`KEY=VALUE` words from the command line, each value read as JSON when it parses."""
+    """`KEY=VALUE` words from the command line.
+
+    Each value is read as JSON when it parses, except for a key whose value is a string
+    (`faulty_version`): that one keeps the text as typed, unquoted if it is a JSON string.
+    """
     parsed: dict[str, FaultValue] = {}
     for word in assignments:
         key, sep, raw = word.partition("=")
         if not sep or not key:
             raise SandboxUsageError(f"expected KEY=VALUE, got {word!r}")
-        parsed[key] = validate(key, _parse_value(raw))
+        spec = FAULTS.get(key)
+        text_valued = spec is not None and isinstance(spec.default, str)
+        parsed[key] = validate(key, _parse_text(raw) if text_valued else _parse_value(raw))
     if not parsed:
         raise SandboxUsageError("fault set needs at least one KEY=VALUE")
     return parsed

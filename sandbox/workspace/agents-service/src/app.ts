@@ -61,7 +61,7 @@ export function buildApp(options: AppOptions): AgentsApp {
     }),
     bodyLimit: 64 * 1024,
   });
-  const faults = new FaultSource(config.faultsFile, app.log);
+  const faults = new FaultSource(config.faultsFile, config.version, app.log);
 
   app.addHook("onRequest", async (request, reply) => {
     reply.header("access-control-allow-origin", config.corsOrigin);

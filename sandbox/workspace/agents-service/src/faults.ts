@@ -25,6 +25,7 @@ const KNOWN_KEYS = new Set([
   "guardrail_breach_rate",
   "payment_failure_rate",
   "smoke_fail",
+  "faulty_version",
 ]);
 
 export class FaultsFileError extends Error {
@@ -42,6 +43,8 @@ function rate(record: Record<string, unknown>, key: string): number {
 
 export interface ParsedFaults {
   faults: Faults;
+  /** The release the faults are meant for; "" means every release. */
+  faultyVersion: string;
   ignoredKeys: string[];
 }
 
@@ -65,6 +68,13 @@ export function parseFaults(raw: unknown): ParsedFaults {
   if (typeof smokeFail !== "boolean") {
     throw new FaultsFileError(`smoke_fail must be true or false, got ${JSON.stringify(smokeFail)}`);
   }
+  // Absent means every release (an older file); null is a wrong type like any other.
+  const faultyVersion = record.faulty_version === undefined ? "" : record.faulty_version;
+  if (typeof faultyVersion !== "string") {
+    throw new FaultsFileError(
+      `faulty_version must be a release name or "" (every release), got ${JSON.stringify(faultyVersion)}`,
+    );
+  }
   return {
     faults: {
       errorRate: rate(record, "error_rate"),
@@ -73,6 +83,7 @@ export function parseFaults(raw: unknown): ParsedFaults {
       paymentFailureRate: rate(record, "payment_failure_rate"),
       smokeFail,
     },
+    faultyVersion,
     ignoredKeys: Object.keys(record).filter((key) => !KNOWN_KEYS.has(key)),
   };
 }
@@ -85,10 +96,12 @@ export interface FaultsLogger {
 const silentLogger: FaultsLogger = { info: () => {}, error: () => {} };
 
 /**
- * Current faults, re-read from disk whenever the file's mtime or size changes.
- * A missing file means no faults. An unreadable or invalid file is logged and
- * the last valid faults stay in force, so a half-written file never flips the
- * service back to healthy by accident.
+ * The faults in force for the release this process serves, re-read from disk
+ * whenever the file's mtime or size changes. A missing file means no faults.
+ * When the file names a `faulty_version` other than `version`, none of its
+ * faults apply here: a rolled-back process is healthy again. An unreadable or
+ * invalid file is logged and the last valid faults stay in force, so a
+ * half-written file never flips the service back to healthy by accident.
  */
 export class FaultSource {
   private faults: Faults = { ...NO_FAULTS };
@@ -96,6 +109,7 @@ export class FaultSource {
 
   constructor(
     private readonly path: string | undefined,
+    private readonly version: string,
     private readonly logger: FaultsLogger = silentLogger,
   ) {}
 
@@ -117,10 +131,18 @@ export class FaultSource {
     this.stamp = stamp;
     try {
       const parsed = parseFaults(JSON.parse(readFileSync(this.path, "utf8")));
-      this.faults = parsed.faults;
+      const applies = parsed.faultyVersion === "" || parsed.faultyVersion === this.version;
+      this.faults = applies ? parsed.faults : { ...NO_FAULTS };
       this.logger.info(
-        { path: this.path, faults: parsed.faults, ignoredKeys: parsed.ignoredKeys },
-        "faults file loaded",
+        {
+          path: this.path,
+          faults: parsed.faults,
+          faultyVersion: parsed.faultyVersion,
+          version: this.version,
+          applies,
+          ignoredKeys: parsed.ignoredKeys,
+        },
+        applies ? "faults file loaded" : "faults file loaded: its faults are for another version, none apply",
       );
     } catch (error) {
       this.logger.error(

@@ -180,6 +180,20 @@ describe("faults", () => {
     expect((await agents.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(200);
   });
 
+  it("applies the faults only while it serves the faulty_version", async () => {
+    const file = faultsFile({ error_rate: 1, smoke_fail: true, faulty_version: "v0.1.0" });
+    const bad = open({ faultsFile: file.path, version: "v0.1.0" });
+    const previous = open({ faultsFile: file.path, version: "v0.0.9" });
+    const chat = { method: "POST" as const, url: "/agents/chat", payload: { tenant: "pilot", message: "menu please" } };
+    expect((await bad.app.inject(chat)).statusCode).toBe(500);
+    expect((await bad.app.inject({ method: "GET", url: "/health" })).statusCode).toBe(503);
+    expect((await previous.app.inject(chat)).statusCode).toBe(200);
+    expect((await previous.app.inject({ method: "GET", url: "/health" })).json()).toEqual({
+      status: "ok",
+      version: "v0.0.9",
+    });
+  });
+
   it("adds latency that shows in the duration histogram", async () => {
     const file = faultsFile({ latency_ms: 60 });
     const agents = open({ faultsFile: file.path });

@@ -10,6 +10,7 @@ describe("parseFaults", () => {
       guardrail_breach_rate: 0.5,
       payment_failure_rate: 1,
       smoke_fail: true,
+      faulty_version: "v0.1.0",
     });
     expect(parsed.faults).toEqual({
       errorRate: 0.2,
@@ -18,12 +19,14 @@ describe("parseFaults", () => {
       paymentFailureRate: 1,
       smokeFail: true,
     });
+    expect(parsed.faultyVersion).toBe("v0.1.0");
     expect(parsed.ignoredKeys).toEqual([]);
   });
 
   it("defaults missing keys to no fault and reports keys it does not own", () => {
     const parsed = parseFaults({ web_heavy_page: true });
     expect(parsed.faults).toEqual(NO_FAULTS);
+    expect(parsed.faultyVersion).toBe("");
     expect(parsed.ignoredKeys).toEqual(["web_heavy_page"]);
   });
 
@@ -35,6 +38,9 @@ describe("parseFaults", () => {
     [{ latency_ms: -1 }, "latency_ms"],
     [{ latency_ms: 10_000_000 }, "latency_ms"],
     [{ smoke_fail: "yes" }, "smoke_fail"],
+    [{ faulty_version: 1 }, "faulty_version must be a release name"],
+    [{ faulty_version: null }, "faulty_version"],
+    [{ faulty_version: ["v0.1.0"] }, "faulty_version"],
   ])("rejects %j", (raw, message) => {
     expect(() => parseFaults(raw)).toThrow(FaultsFileError);
     expect(() => parseFaults(raw)).toThrow(message);
@@ -66,14 +72,14 @@ describe("FaultSource", () => {
   }
 
   it("has no faults without a file", () => {
-    expect(new FaultSource(undefined).current()).toEqual(NO_FAULTS);
+    expect(new FaultSource(undefined, "v0.1.0").current()).toEqual(NO_FAULTS);
   });
 
   it("treats a missing file as no faults, once logged", () => {
     const file = new FaultsFile();
     files.push(file);
     const log = logger();
-    const source = new FaultSource(file.path, log);
+    const source = new FaultSource(file.path, "v0.1.0", log);
     expect(source.current()).toEqual(NO_FAULTS);
     expect(source.current()).toEqual(NO_FAULTS);
     expect(log.info).toHaveBeenCalledTimes(1);
@@ -83,7 +89,7 @@ describe("FaultSource", () => {
     const file = new FaultsFile();
     files.push(file);
     const log = logger();
-    const source = new FaultSource(file.path, log);
+    const source = new FaultSource(file.path, "v0.1.0", log);
     file.write({ error_rate: 0.5 });
     expect(source.current().errorRate).toBe(0.5);
     expect(source.current().errorRate).toBe(0.5);
@@ -98,7 +104,7 @@ describe("FaultSource", () => {
     const file = new FaultsFile();
     files.push(file);
     const log = logger();
-    const source = new FaultSource(file.path, log);
+    const source = new FaultSource(file.path, "v0.1.0", log);
     file.write({ smoke_fail: true });
     expect(source.current().smokeFail).toBe(true);
     file.write("{ not json");
@@ -106,5 +112,59 @@ describe("FaultSource", () => {
     file.write({ error_rate: 7 });
     expect(source.current().smokeFail).toBe(true);
     expect(log.error).toHaveBeenCalledTimes(2);
+  });
+
+  it("applies faults scoped to another version nowhere but in that version", () => {
+    const file = new FaultsFile();
+    files.push(file);
+    const bad = new FaultSource(file.path, "v0.1.0");
+    const previous = new FaultSource(file.path, "v0.0.9");
+    const faults = { error_rate: 1, latency_ms: 5, guardrail_breach_rate: 1, payment_failure_rate: 1, smoke_fail: true };
+    file.write({ ...faults, faulty_version: "v0.1.0" });
+    expect(bad.current()).toEqual({
+      errorRate: 1,
+      latencyMs: 5,
+      guardrailBreachRate: 1,
+      paymentFailureRate: 1,
+      smokeFail: true,
+    });
+    expect(previous.current()).toEqual(NO_FAULTS);
+    file.write({ ...faults, faulty_version: "" });
+    expect(previous.current().errorRate).toBe(1);
+    expect(bad.current().errorRate).toBe(1);
+  });
+
+  it("matches the version exactly and logs whether the faults apply", () => {
+    const file = new FaultsFile();
+    files.push(file);
+    const log = logger();
+    const source = new FaultSource(file.path, "v0.1.0", log);
+    for (const other of ["v0.1", "v0.1.0-rc1", "V0.1.0", " v0.1.0"]) {
+      file.write({ error_rate: 1, faulty_version: other });
+      expect(source.current(), other).toEqual(NO_FAULTS);
+    }
+    expect(log.info).toHaveBeenLastCalledWith(
+      expect.objectContaining({ faultyVersion: " v0.1.0", version: "v0.1.0", applies: false }),
+      expect.stringContaining("none apply"),
+    );
+    file.write({ error_rate: 1, faulty_version: "v0.1.0" });
+    expect(source.current().errorRate).toBe(1);
+    expect(log.info).toHaveBeenLastCalledWith(expect.objectContaining({ applies: true }), "faults file loaded");
+  });
+
+  it("keeps the last valid faults when faulty_version has the wrong type", () => {
+    const file = new FaultsFile();
+    files.push(file);
+    const log = logger();
+    const source = new FaultSource(file.path, "v0.1.0", log);
+    file.write({ error_rate: 1, faulty_version: "v0.1.0" });
+    expect(source.current().errorRate).toBe(1);
+    file.write({ error_rate: 1, faulty_version: 0.1 });
+    expect(source.current().errorRate).toBe(1);
+    expect(log.error).toHaveBeenCalledTimes(1);
+    expect(log.error).toHaveBeenCalledWith(
+      expect.objectContaining({ err: expect.stringContaining("faulty_version") }),
+      expect.any(String),
+    );
   });
 });

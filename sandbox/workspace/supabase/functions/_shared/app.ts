@@ -26,6 +26,7 @@ export interface AppOptions {
   version: string;
   verifyJwt: boolean;
   jwtSecret?: string;
+  /** The fault switches; a `faulty_version` other than `version` leaves this app without faults. */
   faultsFile?: string;
   flagsFile?: string;
   /** One JSON line per request; default console.log. */
@@ -72,7 +73,7 @@ export function createApp(options: AppOptions): App {
   const random = options.random ?? Math.random;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const metrics = new Metrics(options.version);
-  const faults = faultsWatcher(options.faultsFile, warn);
+  const faults = faultsWatcher(options.faultsFile, options.version, warn);
   const flags = new JsonFileWatcher<FlagOverrides>(options.flagsFile, {}, parseFlagOverrides, warn);
 
   // `seen.fn` is set as soon as the function is known, so that a handler that

@@ -1,5 +1,5 @@
 import { createApp } from "../_shared/app.ts";
-import { faultsWatcher, NO_FAULTS, parseFaults } from "../_shared/faults.ts";
+import { faultsFor, faultsWatcher, NO_FAULTS, NO_FAULTS_DOCUMENT, parseFaults } from "../_shared/faults.ts";
 import { assert, assertEquals, assertMatch } from "./assert.ts";
 
 const BASE = "http://127.0.0.1:54321/functions/v1";
@@ -14,13 +14,26 @@ async function writeJson(path: string, value: unknown): Promise<void> {
 }
 
 Deno.test("parseFaults reads the known keys and checks them", () => {
-  assertEquals(parseFaults({}), NO_FAULTS);
+  assertEquals(parseFaults({}), NO_FAULTS_DOCUMENT);
   assertEquals(parseFaults({ error_rate: 0.25, smoke_fail: true, latency_ms: 40, web_slow_page: true }), {
-    errorRate: 0.25,
-    smokeFail: true,
-    latencyMs: 40,
+    faults: { errorRate: 0.25, smokeFail: true, latencyMs: 40 },
+    faultyVersion: "",
   });
-  for (const bad of [[], "x", { error_rate: 2 }, { error_rate: -0.1 }, { error_rate: "0.5" }, { smoke_fail: "yes" }, { latency_ms: -1 }]) {
+  assertEquals(parseFaults({ error_rate: 1, faulty_version: "v0.1.0" }).faultyVersion, "v0.1.0");
+  for (
+    const bad of [
+      [],
+      "x",
+      { error_rate: 2 },
+      { error_rate: -0.1 },
+      { error_rate: "0.5" },
+      { smoke_fail: "yes" },
+      { latency_ms: -1 },
+      { faulty_version: 1 },
+      { faulty_version: null },
+      { faulty_version: ["v0.1.0"] },
+    ]
+  ) {
     let threw = false;
     try {
       parseFaults(bad);
@@ -35,7 +48,7 @@ Deno.test("the faults file is re-read when it changes and ignored while invalid"
   const dir = await Deno.makeTempDir();
   const path = `${dir}/faults.json`;
   const warnings: string[] = [];
-  const watcher = faultsWatcher(path, (m) => warnings.push(m));
+  const watcher = faultsWatcher(path, "2.0.0", (m) => warnings.push(m));
   try {
     assertEquals(await watcher.current(), NO_FAULTS, "missing file: no faults");
     await writeJson(path, { smoke_fail: true });
@@ -105,6 +118,44 @@ Deno.test("smoke_fail makes health answer 503; error_rate fails protected functi
 
     assertEquals(app.metrics.requestCount("health", 503), 1);
     assertEquals(app.metrics.requestCount("menu", 500), 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("faultsFor applies the faults only to the version they name", () => {
+  const doc = parseFaults({ error_rate: 1, smoke_fail: true, latency_ms: 7, faulty_version: "v0.1.0" });
+  assertEquals(faultsFor(doc, "v0.1.0"), { errorRate: 1, smokeFail: true, latencyMs: 7 });
+  for (const other of ["v0.0.9", "v0.1", "v0.1.0-rc1", "V0.1.0"]) {
+    assertEquals(faultsFor(doc, other), NO_FAULTS, other);
+  }
+  const everywhere = parseFaults({ error_rate: 1 });
+  assertEquals(faultsFor(everywhere, "v0.0.9").errorRate, 1, "no faulty_version: every version");
+});
+
+Deno.test("faulty_version: the faulty release fails, another release of the same file serves", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/faults.json`;
+  const make = (version: string) =>
+    createApp({ version, verifyJwt: false, faultsFile: path, log: () => {}, warn: () => {}, random: () => 0.5 });
+  const bad = make("v0.1.0");
+  const previous = make("v0.0.9");
+  const get = (app: ReturnType<typeof make>, p: string) => app.handle(new Request(BASE + p));
+  try {
+    await writeJson(path, { error_rate: 1, smoke_fail: true, faulty_version: "v0.1.0" });
+    assertEquals((await get(bad, "/menu?tenant=icupa-hq")).status, 500);
+    assertEquals((await get(bad, "/health")).status, 503);
+    assertEquals((await get(previous, "/menu?tenant=icupa-hq")).status, 200);
+    const health = await get(previous, "/health");
+    assertEquals(health.status, 200);
+    assertEquals(await health.json(), { status: "ok", version: "v0.0.9" });
+
+    await writeJson(path, { error_rate: 1, faulty_version: 0.1 });
+    assertEquals((await get(bad, "/menu?tenant=icupa-hq")).status, 500, "an invalid file keeps the last faults");
+    assertEquals((await get(previous, "/menu?tenant=icupa-hq")).status, 200);
+
+    await writeJson(path, { error_rate: 1, faulty_version: "" });
+    assertEquals((await get(previous, "/menu?tenant=icupa-hq")).status, 500, "empty faulty_version: every version");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
