@@ -306,6 +306,10 @@ def test_agents_service_serves_the_release(
         assert versions.get("agents_digest") == summary["digest"], (
             f"production runs {versions.get('agents_digest')}, the deploy switched to {summary['digest']}"
         )
+        staging: dict[str, Any] = Sandbox.for_env("staging").status().summary()["versions"]
+        assert summary["digest"] == staging.get("agents_digest"), (
+            f"production runs {summary['digest']}, not the image staging verified ({staging.get('agents_digest')})"
+        )
 
 
 # --- 4. web PWA ---------------------------------------------------------------------------

@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     web = deploy_verbs.add_parser("web", parents=[env_option], help="build and switch the active web release")
     web.add_argument("--version", required=True)
 
+    promote = verbs.add_parser("promote", help="ship what another environment serves").add_subparsers(
+        dest="step", required=True, metavar="STEP"
+    )
+    promote_agents = promote.add_parser(
+        "agents", parents=[env_option], help="the agents artifact the source environment serves, by digest"
+    )
+    promote_agents.add_argument("--from", dest="source", required=True, choices=ENVIRONMENTS)
+    promote_agents.add_argument("--version", required=True, help="the release the source must serve")
+
     baseline_verb = verbs.add_parser(
         "baseline", parents=[env_option], help="deploy an earlier release once, if this environment never had one"
     )
@@ -83,6 +92,9 @@ VERBS: Final[dict[str, Callable[[Sandbox, argparse.Namespace], Report]]] = {
     "deploy agents": lambda sandbox, args: deploy.deploy_agents(sandbox, args.version),
     "deploy web": lambda sandbox, args: deploy.deploy_web(sandbox, args.version),
     "rollback agents": lambda sandbox, args: deploy.rollback_agents(sandbox, args.digest),
+    "promote agents": lambda sandbox, args: deploy.promote_agents(
+        sandbox, Sandbox.for_env(parse_env(args.source)), args.version
+    ),
     "baseline": lambda sandbox, args: baseline.ensure_baseline(sandbox, args.version),
 }
 

@@ -554,6 +554,29 @@ def rollback_agents(sandbox: Sandbox, digest: str) -> Report:
     return _finish(report, None, began)
 
 
+def promote_agents(sandbox: Sandbox, source: Sandbox, version: str) -> Report:
+    """Ship the artifact ``source`` serves (by digest) to this environment: the image that
+    was verified there, not a rebuild. ``source`` must serve ``version``."""
+    began = time.monotonic()
+    report = Report("promote agents", sandbox.env)
+    try:
+        check_version(version)
+        active = load_state(source.paths).agents_active
+        if active is None or active.version != version:
+            serving = f"{active.version} ({active.digest})" if active else "nothing"
+            raise SandboxError(f"{source.env} serves agents {serving}, not {version}: nothing verified to promote")
+        _require_running(sandbox, "agents-proxy", "prometheus")
+        with sandbox.lock():
+            artifact = artifacts.find(sandbox.paths.artifacts_dir, AGENTS_ARTIFACT, active.digest)
+            activate_agents(sandbox, artifact, version, report)
+            report.data["promoted_from"] = source.env
+            report.messages.append(f"agents-service {version} ({artifact.digest}) promoted from {source.env}")
+    except (SandboxError, httpx.HTTPError, OSError) as exc:
+        report.ok = False
+        report.messages.append(str(exc))
+    return _finish(report, None, began)
+
+
 # ---------------------------------------------------------------- D. web
 
 
