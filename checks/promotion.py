@@ -591,16 +591,10 @@ def approvals_from_comments(
 
 def issue_comments(client: GitHubClient, issue: int) -> list[dict[str, Any]]:
     """Every comment of an issue (``GET /repos/{owner}/{repo}/issues/{number}/comments``)."""
-    comments: list[dict[str, Any]] = []
     try:
-        # GitHubClient has no comments call yet; its pager follows the Link header to the same origin.
-        for endpoint, page in client._pages(f"/repos/{client.repository}/issues/{issue}/comments", {}):
-            if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-                raise PromotionError(f"GitHub {endpoint}: unexpected answer: expected a list of comments")
-            comments += page
+        return [comment.model_dump() for comment in client.issue_comments(issue)]
     except GitHubError as exc:
         raise PromotionError(str(exc)) from None
-    return comments
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,13 @@ class User(_Lenient):
     login: str
 
 
+class IssueComment(_Lenient):
+    id: int
+    body: str = ""
+    user: User | None = None
+    created_at: str
+
+
 class Milestone(_Lenient):
     title: str
 
@@ -327,6 +334,19 @@ class GitHubClient:
             except ValidationError as exc:
                 raise self._shape(endpoint, exc) from None
             found += [issue for issue in items if issue.pull_request is None]
+        return found
+
+    def issue_comments(self, number: int) -> list[IssueComment]:
+        """Every comment of issue ``number``, oldest first (GitHub's order)."""
+        params = {"per_page": str(self.per_page)}
+        found: list[IssueComment] = []
+        for endpoint, page in self._pages(f"{self._repo()}/issues/{number}/comments", params):
+            if not isinstance(page, list):
+                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of comments")
+            try:
+                found += [IssueComment.model_validate(item) for item in page]
+            except ValidationError as exc:
+                raise self._shape(endpoint, exc) from None
         return found
 
     def check_runs(self, ref: str) -> list[CheckRun]:
