@@ -5,26 +5,21 @@ The runbook's ``pnpm test:e2e -- --grep "smoke"`` is the smoke suite run against
 - every endpoint contract of ``smoke/contracts.toml``, concurrently (``smoke/runner.py``), with
   JWT verification required (production's functions are deployed with ``--verify-jwt``, so a
   call without a token must get 401 whatever the target records);
-- every Playwright smoke flow of ``smoke/test_playwright.py`` (its ``test_smoke_*`` functions,
-  called with this test's page and context), in the system Chromium against production's PWA.
+- every Playwright smoke flow (``smoke/flows.py``, the ones staging runs), in the system
+  Chromium against production's PWA.
 """
 
 from __future__ import annotations
-
-import inspect
-from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
 from checks.platform import Platform
 from plugin.settings import Settings
-from smoke import test_playwright as flows
 from smoke.conftest import contract_checks
 from smoke.contracts import Check, SmokeSettings
+from smoke.flows import FLOWS
 from smoke.runner import CheckResult, Target, run_checks
-
-FLOWS = sorted(name for name, value in vars(flows).items() if name.startswith("test_smoke_") and callable(value))
 
 pytestmark = [
     pytest.mark.phase("deploy_production", "final_checks"),
@@ -61,14 +56,9 @@ def test_production_smoke_endpoint(
         pytest.fail(release_settings.masker.mask(result.message) + runbook, pytrace=False)
 
 
-@pytest.mark.parametrize("flow", FLOWS)
+@pytest.mark.parametrize("flow", sorted(FLOWS))
 def test_production_smoke_flow(
     flow: str, page: Page, context: BrowserContext, platform: Platform, smoke_config: SmokeSettings
 ) -> None:
     assert platform.env == "production", f"the final checks run against production, not {platform.env}"
-    function = getattr(flows, flow)
-    available: dict[str, Any] = {"page": page, "context": context, "platform": platform, "smoke_config": smoke_config}
-    wanted = list(inspect.signature(function).parameters)
-    unknown = [name for name in wanted if name not in available]
-    assert unknown == [], f"smoke flow {flow} needs fixtures this check does not give: {unknown}"
-    function(**{name: available[name] for name in wanted})
+    FLOWS[flow](page, context, platform, smoke_config.tenant)
