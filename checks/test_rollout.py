@@ -42,6 +42,7 @@ from checks.canary.traffic import TrafficError, TrafficGenerator
 from checks.platform import Platform
 from checks.rollout import (
     LOG_HEADER,
+    STAGES,
     TICKET_HEADER,
     RolloutSettings,
     RolloutSettingsError,
@@ -383,7 +384,7 @@ def check_snapshot(report: dict[str, Any], stage: str, rollout: RolloutSettings,
     assert problems == [], f"the {stage} snapshot does not show the platform's state:\n" + "\n".join(problems)
 
 
-# --- internal ------------------------------------------------------------------------------
+# --- the stages ------------------------------------------------------------------------------
 
 
 @pytest.mark.phase("rollout", "internal")
@@ -392,227 +393,62 @@ def test_internal_flags_cli_enabled_the_flag(rollout_internal: ActionResult, rol
     check_flags_cli("internal", rollout_internal, rollout_config)
 
 
-@pytest.mark.phase("rollout", "internal")
-@pytest.mark.checklist("rollout.internal.flags_enabled")
-def test_internal_flag_is_on_for_exactly_its_tenants(
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
+def _per_stage(item: str) -> list[Any]:
+    """One parameter per stage, marked with the stage's unit and its checklist item."""
+    return [
+        pytest.param(
+            stage,
+            id=stage,
+            marks=[pytest.mark.phase("rollout", stage), pytest.mark.checklist(f"rollout.{stage}.{item}")],
+        )
+        for stage in STAGES
+    ]
+
+
+@pytest.mark.parametrize("stage", _per_stage("flags_enabled"))
+def test_flag_is_on_for_exactly_the_stages_tenants(
+    stage: str, request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings
 ) -> None:
     check_flags(
-        request, "internal", platform=platform, rollout=rollout_config, log=rollout_log, settings=release_settings
-    )
-
-
-@pytest.mark.phase("rollout", "internal")
-@pytest.mark.checklist("rollout.internal.flags_enabled")
-@pytest.mark.parametrize("metric", METRICS)
-def test_internal_slo(
-    metric: str,
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    release_settings: Settings,
-) -> None:
-    report = stage_report(request, "internal", platform, rollout_config, release_settings)
-    judge_slo(report, "internal", metric, request.config)
-
-
-@pytest.mark.phase("rollout", "internal")
-@pytest.mark.checklist("rollout.internal.flag_change_recorded")
-def test_internal_flag_change_is_recorded(
-    rollout_internal: ActionResult,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-    pytestconfig: pytest.Config,
-) -> None:
-    check_change_recorded(
-        pytestconfig,
-        "internal",
-        result=rollout_internal,
+        request,
+        stage,
+        platform=platform,
         rollout=rollout_config,
-        log=rollout_log,
-        settings=release_settings,
+        log=request.getfixturevalue("rollout_log"),
+        settings=request.getfixturevalue("release_settings"),
     )
 
 
-@pytest.mark.phase("rollout", "internal")
-@pytest.mark.checklist("rollout.internal.observability_snapshot")
-def test_internal_observability_snapshot(
-    request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings, release_settings: Settings
-) -> None:
-    report = stage_report(request, "internal", platform, rollout_config, release_settings)
-    check_snapshot(report, "internal", rollout_config, request.config)
-
-
-# --- pilot ---------------------------------------------------------------------------------
-
-
-@pytest.mark.phase("rollout", "pilot")
-@pytest.mark.checklist("rollout.pilot.flags_enabled")
-def test_pilot_flag_is_on_for_exactly_its_tenants(
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-) -> None:
-    check_flags(request, "pilot", platform=platform, rollout=rollout_config, log=rollout_log, settings=release_settings)
-
-
-@pytest.mark.phase("rollout", "pilot")
-@pytest.mark.checklist("rollout.pilot.flags_enabled")
+@pytest.mark.parametrize("stage", _per_stage("flags_enabled"))
 @pytest.mark.parametrize("metric", METRICS)
-def test_pilot_slo(
-    metric: str,
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    release_settings: Settings,
+def test_stage_slo(
+    stage: str, metric: str, request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings
 ) -> None:
-    report = stage_report(request, "pilot", platform, rollout_config, release_settings)
-    judge_slo(report, "pilot", metric, request.config)
+    report = stage_report(request, stage, platform, rollout_config, request.getfixturevalue("release_settings"))
+    judge_slo(report, stage, metric, request.config)
 
 
-@pytest.mark.phase("rollout", "pilot")
-@pytest.mark.checklist("rollout.pilot.flag_change_recorded")
-def test_pilot_flag_change_is_recorded(
-    rollout_pilot: ActionResult,
+@pytest.mark.parametrize("stage", _per_stage("flag_change_recorded"))
+def test_flag_change_is_recorded(
+    stage: str,
+    request: pytest.FixtureRequest,
     rollout_config: RolloutSettings,
     rollout_log: RollbackSettings,
     release_settings: Settings,
-    pytestconfig: pytest.Config,
 ) -> None:
+    result: ActionResult = request.getfixturevalue(f"rollout_{stage}")
     check_change_recorded(
-        pytestconfig, "pilot", result=rollout_pilot, rollout=rollout_config, log=rollout_log, settings=release_settings
+        request.config, stage, result=result, rollout=rollout_config, log=rollout_log, settings=release_settings
     )
 
 
-@pytest.mark.phase("rollout", "pilot")
-@pytest.mark.checklist("rollout.pilot.observability_snapshot")
-def test_pilot_observability_snapshot(
-    request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings, release_settings: Settings
-) -> None:
-    report = stage_report(request, "pilot", platform, rollout_config, release_settings)
-    check_snapshot(report, "pilot", rollout_config, request.config)
-
-
-# --- low-volume GA -----------------------------------------------------------------------------
-
-
-@pytest.mark.phase("rollout", "low_volume_ga")
-@pytest.mark.checklist("rollout.low_volume_ga.flags_enabled")
-def test_low_volume_ga_flag_is_on_for_exactly_its_tenants(
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-) -> None:
-    check_flags(
-        request, "low_volume_ga", platform=platform, rollout=rollout_config, log=rollout_log, settings=release_settings
-    )
-
-
-@pytest.mark.phase("rollout", "low_volume_ga")
-@pytest.mark.checklist("rollout.low_volume_ga.flags_enabled")
-@pytest.mark.parametrize("metric", METRICS)
-def test_low_volume_ga_slo(
-    metric: str,
+@pytest.mark.parametrize("stage", _per_stage("observability_snapshot"))
+def test_observability_snapshot(
+    stage: str,
     request: pytest.FixtureRequest,
     platform: Platform,
     rollout_config: RolloutSettings,
     release_settings: Settings,
 ) -> None:
-    report = stage_report(request, "low_volume_ga", platform, rollout_config, release_settings)
-    judge_slo(report, "low_volume_ga", metric, request.config)
-
-
-@pytest.mark.phase("rollout", "low_volume_ga")
-@pytest.mark.checklist("rollout.low_volume_ga.flag_change_recorded")
-def test_low_volume_ga_flag_change_is_recorded(
-    rollout_low_volume_ga: ActionResult,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-    pytestconfig: pytest.Config,
-) -> None:
-    check_change_recorded(
-        pytestconfig,
-        "low_volume_ga",
-        result=rollout_low_volume_ga,
-        rollout=rollout_config,
-        log=rollout_log,
-        settings=release_settings,
-    )
-
-
-@pytest.mark.phase("rollout", "low_volume_ga")
-@pytest.mark.checklist("rollout.low_volume_ga.observability_snapshot")
-def test_low_volume_ga_observability_snapshot(
-    request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings, release_settings: Settings
-) -> None:
-    report = stage_report(request, "low_volume_ga", platform, rollout_config, release_settings)
-    check_snapshot(report, "low_volume_ga", rollout_config, request.config)
-
-
-# --- full GA -----------------------------------------------------------------------------------
-
-
-@pytest.mark.phase("rollout", "full_ga")
-@pytest.mark.checklist("rollout.full_ga.flags_enabled")
-def test_full_ga_flag_is_on_for_exactly_its_tenants(
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-) -> None:
-    check_flags(
-        request, "full_ga", platform=platform, rollout=rollout_config, log=rollout_log, settings=release_settings
-    )
-
-
-@pytest.mark.phase("rollout", "full_ga")
-@pytest.mark.checklist("rollout.full_ga.flags_enabled")
-@pytest.mark.parametrize("metric", METRICS)
-def test_full_ga_slo(
-    metric: str,
-    request: pytest.FixtureRequest,
-    platform: Platform,
-    rollout_config: RolloutSettings,
-    release_settings: Settings,
-) -> None:
-    report = stage_report(request, "full_ga", platform, rollout_config, release_settings)
-    judge_slo(report, "full_ga", metric, request.config)
-
-
-@pytest.mark.phase("rollout", "full_ga")
-@pytest.mark.checklist("rollout.full_ga.flag_change_recorded")
-def test_full_ga_flag_change_is_recorded(
-    rollout_full_ga: ActionResult,
-    rollout_config: RolloutSettings,
-    rollout_log: RollbackSettings,
-    release_settings: Settings,
-    pytestconfig: pytest.Config,
-) -> None:
-    check_change_recorded(
-        pytestconfig,
-        "full_ga",
-        result=rollout_full_ga,
-        rollout=rollout_config,
-        log=rollout_log,
-        settings=release_settings,
-    )
-
-
-@pytest.mark.phase("rollout", "full_ga")
-@pytest.mark.checklist("rollout.full_ga.observability_snapshot")
-def test_full_ga_observability_snapshot(
-    request: pytest.FixtureRequest, platform: Platform, rollout_config: RolloutSettings, release_settings: Settings
-) -> None:
-    report = stage_report(request, "full_ga", platform, rollout_config, release_settings)
-    check_snapshot(report, "full_ga", rollout_config, request.config)
+    report = stage_report(request, stage, platform, rollout_config, release_settings)
+    check_snapshot(report, stage, rollout_config, request.config)

@@ -37,6 +37,7 @@ RELEASE = (REPO_ROOT / "sandbox" / "VERSION").read_text(encoding="utf-8").strip(
 PREVIOUS = "v0.0.9"
 RUN_TIMEOUT_S = 1800
 APPROVERS = (("product_lead", "amara.uwase"), ("engineering_lead", "jean.mugabo"))
+GATE = (sys.executable, "-m", "reports.gate")
 APPROVE = (sys.executable, "-m", "checks.canary.approvals", "approve")
 PILOT_ACTION = "[targets.sandbox.actions.rollout_pilot]\n"
 
@@ -107,10 +108,20 @@ def released() -> Iterator[Released]:
 
 @pytest.mark.order(1)
 def test_production_promotion_rollout_and_post_release_pass(released: Released) -> None:
-    done = released.gate("-m", "production", "--release-env", "production", "-n", "2")
+    results = released.box.state_dir / "allure-production"
+    done = released.gate("-m", "production", "--release-env", "production", "-n", "2", f"--alluredir={results}")
     out = done.stdout
     assert done.returncode == 0, out[-6000:]
     assert "RELEASE GATE: PASSED" in out
+    gate = subprocess.run(
+        [*GATE, str(results), "--env", "production", "--summary", str(released.box.state_dir / "summary.md")],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert gate.returncode == 0, gate.stdout[-3000:] + gate.stderr[-2000:]
     for phase in ("deploy_production", "rollout", "post_release"):
         row = re.search(rf"^{phase}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", out, re.MULTILINE)
         assert row is not None, out[-3000:]
