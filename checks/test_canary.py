@@ -18,18 +18,14 @@ import pytest
 from filelock import FileLock, Timeout
 
 from checks.canary.analysis import (
-    Analysis,
     CanarySettings,
     CanarySettingsError,
-    MetricResult,
     Prometheus,
     QueryError,
-    Sample,
     from_target,
-    progress_line,
     write_report,
 )
-from checks.canary.traffic import TrafficError, TrafficGenerator
+from checks.canary.watch import say, watch
 from checks.platform import Platform
 from plugin import ActionResult
 from plugin.allure_support import alluredir
@@ -37,7 +33,6 @@ from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
 DB_TIMEOUT_S = 10
-TRAFFIC_SLACK_S = 5.0
 
 
 @pytest.fixture(scope="session")
@@ -52,53 +47,15 @@ def _report_path(config: pytest.Config, settings: Settings) -> Path:
     return settings.rootdir / "artifacts" / "observability" / f"canary-{get_runtime(config).run_id}.json"
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """A progress line on the terminal while the window runs (output capture set aside)."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if capture is None:
-        reporter.write_line(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(line)
-
-
 def _run_analysis(config: pytest.Config, platform: Platform, canary: CanarySettings, settings: Settings) -> Path:
-    window = canary.analysis.window_s
-
-    def show(sample: Sample, metric: MetricResult) -> None:
-        _say(config, progress_line(sample, metric, window))
-
-    _say(
+    result, traffic = watch(
         config,
-        f"canary: {canary.flag} on {', '.join(canary.tenants)}; sampling every {canary.analysis.interval_s:g}s "
-        f"for {window:g}s from {platform.prometheus_url}",
+        f"canary {canary.flag}",
+        canary,
+        prometheus_url=platform.prometheus_url,
+        agents_url=platform.agents_url,
+        tenants=canary.tenants,
     )
-    analysis = Analysis(
-        canary.metrics, Prometheus(platform.prometheus_url, canary.query_timeout_s), canary.analysis, show
-    )
-    traffic: dict[str, Any] | None = None
-    if canary.traffic is None:
-        result = analysis.run()
-    else:
-        plan = canary.traffic
-        try:
-            generator = TrafficGenerator(
-                platform.agents_url,
-                canary.tenants,
-                rps=plan.rps,
-                max_requests=plan.max_requests,
-                duration_s=window + TRAFFIC_SLACK_S,
-                payment_share=plan.payment_share,
-                timeout_s=plan.timeout_s,
-            )
-        except TrafficError as exc:
-            pytest.fail(f"canary traffic: {exc}", pytrace=False)
-        with generator:
-            result = analysis.run()
-        traffic = generator.stats.to_dict()
     result.extra = {
         "target": settings.target_name,
         "env": platform.env,
@@ -109,7 +66,7 @@ def _run_analysis(config: pytest.Config, platform: Platform, canary: CanarySetti
         "synthetic_traffic": traffic,
     }
     path = write_report(result, _report_path(config, settings))
-    _say(config, f"canary: {result.verdict.value} after {result.duration_s:.1f}s; samples in {path}")
+    say(config, f"canary: {result.verdict.value} after {result.duration_s:.1f}s; samples in {path}")
     return path
 
 

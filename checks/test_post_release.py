@@ -29,15 +29,11 @@ from filelock import FileLock, Timeout
 from checks.artifacts import ArtifactError
 from checks.artifacts.archive import archive, ledger_event
 from checks.canary.analysis import (
-    Analysis,
     CanarySettings,
     CanarySettingsError,
-    MetricResult,
     Prometheus,
-    Sample,
-    progress_line,
 )
-from checks.canary.traffic import TrafficError, TrafficGenerator
+from checks.canary.watch import say, watch
 from checks.platform import Platform
 from checks.post_release import (
     PostReleaseSettings,
@@ -65,12 +61,10 @@ from checks.rollout import (
     write_json,
 )
 from checks.test_rollback import RollbackSettings, rollback_settings
-from checks.test_rollout import say
 from plugin.ledger import actor, utc_now
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
-TRAFFIC_SLACK_S = 5.0
 LOCK_SLACK_S = 600.0
 
 
@@ -142,33 +136,14 @@ def _monitor_path(config: pytest.Config, released: RolloutSettings) -> Path:
 
 
 def _watch(config: pytest.Config, platform: Platform, canary: CanarySettings, settings: Settings, path: Path) -> None:
-    window = canary.analysis.window_s
-
-    def show(sample: Sample, metric: MetricResult) -> None:
-        say(config, "monitor: " + progress_line(sample, metric, window))
-
-    say(config, f"monitor: watching the SLOs on {platform.env} for {window:g}s from {platform.prometheus_url}")
-    prometheus = Prometheus(platform.prometheus_url, canary.query_timeout_s)
-    analysis = Analysis(canary.metrics, prometheus, canary.analysis, show)
-    traffic = None
-    if canary.traffic is None:
-        result = analysis.run()
-    else:
-        try:
-            generator = TrafficGenerator(
-                platform.agents_url,
-                canary.tenants,
-                rps=canary.traffic.rps,
-                max_requests=canary.traffic.max_requests,
-                duration_s=window + TRAFFIC_SLACK_S,
-                payment_share=canary.traffic.payment_share,
-                timeout_s=canary.traffic.timeout_s,
-            )
-        except TrafficError as exc:
-            pytest.fail(f"monitor traffic: {exc}", pytrace=False)
-        with generator:
-            result = analysis.run()
-        traffic = generator.stats.to_dict()
+    result, traffic = watch(
+        config,
+        f"monitor ({platform.env})",
+        canary,
+        prometheus_url=platform.prometheus_url,
+        agents_url=platform.agents_url,
+        tenants=canary.tenants,
+    )
     result.extra = {
         "kind": "post-release alert watch",
         "target": settings.target_name,

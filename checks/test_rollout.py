@@ -31,14 +31,10 @@ from filelock import FileLock, Timeout
 
 from checks.canary.analysis import (
     METRICS,
-    Analysis,
     CanarySettingsError,
-    MetricResult,
     Prometheus,
-    Sample,
-    progress_line,
 )
-from checks.canary.traffic import TrafficError, TrafficGenerator
+from checks.canary.watch import say, watch
 from checks.platform import Platform
 from checks.rollout import (
     LOG_HEADER,
@@ -65,7 +61,6 @@ from plugin.ledger import actor, utc_now
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
-TRAFFIC_SLACK_S = 5.0
 LOCK_SLACK_S = 600.0
 
 
@@ -82,19 +77,6 @@ def rollout_config(release_settings: Settings) -> RolloutSettings:
 def rollout_log(release_settings: Settings) -> RollbackSettings:
     """Where the rollback log is (``[targets.<t>.checks.rollback].log``)."""
     return rollback_settings(release_settings)
-
-
-def say(config: pytest.Config, line: str) -> None:
-    """A progress line on the terminal while a window runs, past output capture."""
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is None:
-        return
-    capture = config.pluginmanager.get_plugin("capturemanager")
-    if capture is None:
-        reporter.write_line(line)
-        return
-    with capture.global_and_fixture_disabled():
-        reporter.write_line(line)
 
 
 def _attach(config: pytest.Config, name: str, payload: object) -> None:
@@ -278,38 +260,15 @@ def _run_stage_analysis(
         canary = canary_for(settings, tenants, rollout.window_s, rollout.analysis)
     except CanarySettingsError as exc:
         pytest.fail(f"rollout {stage}: {exc}", pytrace=False)
-    window = canary.analysis.window_s
-
-    def show(sample: Sample, metric: MetricResult) -> None:
-        say(config, f"rollout {stage}: " + progress_line(sample, metric, window))
-
-    say(
-        config,
-        f"rollout {stage}: {rollout.flag} on {', '.join(tenants)}; sampling every {canary.analysis.interval_s:g}s "
-        f"for {window:g}s from {platform.prometheus_url}",
-    )
     prometheus = Prometheus(platform.prometheus_url, canary.query_timeout_s)
-    analysis = Analysis(canary.metrics, prometheus, canary.analysis, show)
-    traffic: dict[str, Any] | None = None
-    if canary.traffic is None:
-        result = analysis.run()
-    else:
-        plan = canary.traffic
-        try:
-            generator = TrafficGenerator(
-                platform.agents_url,
-                tenants,
-                rps=plan.rps,
-                max_requests=plan.max_requests,
-                duration_s=window + TRAFFIC_SLACK_S,
-                payment_share=plan.payment_share,
-                timeout_s=plan.timeout_s,
-            )
-        except TrafficError as exc:
-            pytest.fail(f"rollout {stage} traffic: {exc}", pytrace=False)
-        with generator:
-            result = analysis.run()
-        traffic = generator.stats.to_dict()
+    result, traffic = watch(
+        config,
+        f"rollout {stage} ({rollout.flag} on)",
+        canary,
+        prometheus_url=platform.prometheus_url,
+        agents_url=platform.agents_url,
+        tenants=tenants,
+    )
     runtime = get_runtime(config)
     taken = time.time()
     snapshot = metrics_snapshot(canary, prometheus, taken)
