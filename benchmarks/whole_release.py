@@ -40,6 +40,8 @@ MODES: dict[str, list[str]] = {"serial": [], "-n 2": ["-n", "2"]}
 def _ports_free(base: int = 17100) -> bool:
     for port in range(base, base + 10):
         with socket.socket() as probe:
+            # As the sandbox's servers do: a port left in TIME_WAIT by the last run is free.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
