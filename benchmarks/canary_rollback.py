@@ -15,12 +15,13 @@ minimum sample sizes, the synthetic traffic), with the target's thresholds.
    third sample (spread over one interval across the repetitions). The fault moment is the
    faults file's modification time. The *first failing sample* is the first sample taken
    after that moment whose value breaks its threshold (its lookback then holds bad
-   traffic); the *verdict* is the analysis's end (its last sample). Reported: the samples
+   traffic), whether it failed or, for a ratio, was past it but not yet significantly
+   (inconclusive); the *verdict* is the analysis's end (its last sample). Reported: the samples
    from the first failing one to the verdict, inclusive (target: at most
    ``consecutive_failure_limit + 1``), that count as sampling intervals, and the time from
    the fault to the verdict. A fault spec ``KEY=VALUE@K`` sends the same total rate from K
-   generators at once instead of the gate's single one (see the README: a latency fault
-   slows the single sequential generator down).
+   generators at once instead of the gate's single one (the generator is open-loop since
+   the README's first measurement, so one generator is expected to suffice).
 2. Rollback time. R times: the release ``v0.1.0`` turns bad (``error_rate=0.2``), the
    analysis fails, and from that verdict ``python -m sandbox.rollback_previous agents`` then
    ``... web`` run (``--release-version v0.1.0``, as the gate's rollback actions do) while
@@ -231,7 +232,13 @@ def _sent(generators: Sequence[TrafficGenerator]) -> dict[str, Any]:
             statuses[key] = statuses.get(key, 0) + count
         for key, count in generator.stats.errors.items():
             errors[key] = errors.get(key, 0) + count
-    return {"sent": sum(g.stats.sent for g in generators), "statuses": statuses, "errors": errors}
+    return {
+        "sent": sum(g.stats.sent for g in generators),
+        "shed": sum(g.stats.shed for g in generators),
+        "in_flight_peak": max((g.stats.in_flight_peak for g in generators), default=0),
+        "statuses": statuses,
+        "errors": errors,
+    }
 
 
 def _analysis(box: Box, canary: CanarySettings) -> Analysis:
@@ -337,7 +344,11 @@ def _detection_figures(result: AnalysisResult, switched_at: float, interval_s: f
     samples = _samples(result)
     verdict_tick = max(sample.tick for sample in samples)
     before = [s for s in samples if _epoch(s.at) <= switched_at]
-    failing = [s for s in samples if s.outcome is Outcome.FAIL and _epoch(s.at) > switched_at]
+    specs = {name: metric.spec for name, metric in result.metrics.items()}
+    # Past the threshold: failed, or (a ratio) past it but not yet significantly (inconclusive).
+    failing = [
+        s for s in samples if s.value is not None and not specs[s.metric].passes(s.value) and _epoch(s.at) > switched_at
+    ]
     figures: dict[str, Any] = {
         "switched_s": round(switched_at - began, 2),
         "verdict_tick": verdict_tick,
@@ -393,8 +404,8 @@ def measure_detection(
 class VersionPoller:
     """Asks ``url`` every 50 ms until its JSON ``version`` is ``expected``; times it from ``since``.
 
-    Each request opens a new connection, as a new visitor would: the sandbox's web server
-    resolves the release once per connection (``rollback_once`` checks a kept-alive one).
+    Each request opens a new connection, as a new visitor would; ``rollback_once`` checks a
+    kept-alive one apart (the web server now resolves the release per request).
     """
 
     url: str
@@ -520,10 +531,17 @@ def good_release(box: Box, canary: CanarySettings, noise: tuple[str, ...]) -> di
         for s in _samples(result)
         if s.outcome is Outcome.FAIL
     ]
+    excess = [
+        f"{s.metric} #{s.tick}: {s.message}"
+        for s in _samples(result)
+        if s.outcome is Outcome.INCONCLUSIVE and "not significantly" in s.message
+    ]
     return {
         "verdict": result.verdict.value,
         "completed": result.completed,
+        "duration_s": round(result.duration_s, 2),
         "failing_samples": failing,
+        "not_significant_samples": excess,
         "reasons": {name: m.reason for name, m in result.metrics.items() if m.verdict is not Verdict.PASSED},
         "timeline": _timeline(result),
         "worst_values": worst,
@@ -570,8 +588,8 @@ def report_detection(rows: Sequence[dict[str, Any]], canary: CanarySettings) -> 
         f"## Detection (target: at most consecutive_failure_limit + 1 = {limit + 1} samples, first failing to verdict)",
         "",
         "| fault | # | switched at (s) | first failing sample | samples first failing → verdict "
-        "| fault → verdict | verdict | within target | outcomes (p F i E per sample) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| fault → verdict | verdict | within target | outcomes (p F i E per sample) | sent / shed |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         first = row.get("first_failing")
@@ -583,7 +601,8 @@ def report_detection(rows: Sequence[dict[str, Any]], canary: CanarySettings) -> 
             f"| {row['fault']} | {row['repetition']} | {row.get('switched_s', '-')} | {shown} "
             f"| {row.get('samples_first_failing_to_verdict', '-')} "
             f"| {after} "
-            f"| {row['verdict']} | {'yes' if row.get('within_target') else 'NO'} | {outcomes} |"
+            f"| {row['verdict']} | {'yes' if row.get('within_target') else 'NO'} | {outcomes} "
+            f"| {row['traffic']['sent']} / {row['traffic']['shed']} |"
         )
     lines += [
         "",
@@ -635,18 +654,29 @@ def report_false_verdicts(rows: Sequence[dict[str, Any]]) -> list[str]:
     lines = [
         "## False verdicts over good releases (target: zero)",
         "",
-        "| noise | runs | passed | failed | inconclusive | error | worst error_rate | worst latency_p95 (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| noise | runs | passed | failed | inconclusive | error | worst error_rate | worst latency_p95 (s) "
+        "| runs with a not significant excess | traffic sent/s (min) | shed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label in dict.fromkeys(row["noise"] for row in rows):
         mine = [row for row in rows if row["noise"] == label]
         count = {v.value: sum(1 for r in mine if r["verdict"] == v.value) for v in Verdict}
         errors = [r["worst_values"]["error_rate"] for r in mine if r["worst_values"].get("error_rate") is not None]
         latency = [r["worst_values"]["latency_p95"] for r in mine if r["worst_values"].get("latency_p95") is not None]
+        excess = sum(1 for r in mine if r["not_significant_samples"])
+        rates = [r["traffic"]["sent"] / r["duration_s"] for r in mine if r["duration_s"] > 0]
+        shed = sum(r["traffic"]["shed"] for r in mine)
         lines.append(
             f"| {label} | {len(mine)} | {count['passed']} | {count['failed']} | {count['inconclusive']} "
-            f"| {count['error']} | {max(errors) if errors else '-'} | {max(latency) if latency else '-'} |"
+            f"| {count['error']} | {max(errors) if errors else '-'} | {max(latency) if latency else '-'} "
+            f"| {excess} | {min(rates):.1f} | {shed} |"
+            if rates
+            else f"| {label} | {len(mine)} | {count['passed']} | {count['failed']} | {count['inconclusive']} "
+            f"| {count['error']} | - | - | {excess} | - | {shed} |"
         )
+    for row in rows:
+        for line in row["not_significant_samples"]:
+            lines.append(f"\n- [{row['noise']}] #{row['repetition']} {row['verdict']}, not significant: {line}")
     for row in rows:
         if row["verdict"] != "passed":
             reasons = "; ".join(f"{name}: {why}" for name, why in row["reasons"].items() if "not judged" not in why)

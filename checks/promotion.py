@@ -13,8 +13,9 @@ release left behind.
   (``checks/canary/analysis.py``: value and count queries, thresholds, minimum requests) is
   evaluated with Prometheus range queries (``/api/v1/query_range``) on the staging
   environment's Prometheus, at every ``interval_s`` over ``[start + initial_delay_s, start +
-  window_s]``. Every conclusive step must pass; a step with no data, NaN without traffic, or
-  too few requests is inconclusive; NaN or infinity over enough traffic is a broken query. A
+  window_s]``. Every conclusive step must pass; a step with no data, NaN without traffic, too
+  few requests, or a ratio past its threshold but not significantly so (the live canary's
+  rule, ``judge_value``) is inconclusive; NaN or infinity over enough traffic is a broken query. A
   metric fails on a failed step, a broken step, a gap (consecutive steps without data spanning
   more than ``max_gap_s``), more than ``inconclusive_limit`` inconclusive steps or fewer than
   ``min_conclusive_samples`` conclusive ones. The window as a whole cannot be judged (an
@@ -63,7 +64,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from checks.canary.analysis import AnalysisConfig, MetricSpec, Prometheus, QueryError
+from checks.canary.analysis import AnalysisConfig, MetricSpec, Prometheus, QueryError, judge_value
 from checks.canary.approvals import Approval, ApprovalRecord, ApprovalSettings, RoleCheck, check_role
 from checks.remote.github import GitHubClient, GitHubError
 from plugin.settings import Settings
@@ -411,11 +412,11 @@ def _classify(spec: MetricSpec, value: float | None, requests: float | None) -> 
         if count >= spec.min_requests:
             return "broken", f"{value} over {count:.0f} requests: the query is broken"
         return "inconclusive", f"no usable value ({value}) with {count:.0f} requests"
-    if count < spec.min_requests:
+    if count < spec.min_requests or count <= 0:
         return "inconclusive", f"too little traffic: {count:.0f} requests < minimum {spec.min_requests:g}"
-    if spec.passes(value):
-        return "pass", f"{value:.4g}{spec.unit} (must be {spec.rule()}) over {count:.0f} requests"
-    return "fail", f"{value:.4g}{spec.unit} breaks {spec.rule()} over {count:.0f} requests"
+    # The live canary's rule (judge_value): a ratio fails only on a significant excess.
+    outcome, message = judge_value(spec, value, count)
+    return outcome.value, message
 
 
 def _grid(start: float, end: float, step: float) -> list[float]:

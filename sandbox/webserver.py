@@ -76,6 +76,14 @@ class FaultsReader:
 
 
 class ReleaseHandler(SimpleHTTPRequestHandler):
+    """One connection; each request on it is served from the release ``current`` names then.
+
+    ``SimpleHTTPRequestHandler`` serves every request of a kept-alive connection from the one
+    handler object, so the release is resolved in ``do_GET``/``do_HEAD``, never in
+    ``__init__``: a connection opened before a rollback gets the previous release from its
+    next request on.
+    """
+
     protocol_version = "HTTP/1.1"
 
     def __init__(self, *args: object, current: Path, placeholder: Path, faults: FaultsReader) -> None:
@@ -83,16 +91,26 @@ class ReleaseHandler(SimpleHTTPRequestHandler):
         self.placeholder = placeholder
         self.faults = faults
         self.extensions_map = EXTENSIONS_MAP
-        self.release_root = self._release_root()
-        super().__init__(*args, directory=str(self.release_root))  # type: ignore[arg-type]  # socketserver passes (request, address, server)
+        self.release_root = placeholder  # replaced by each request's own (_resolve_release)
+        super().__init__(*args, directory=str(placeholder))  # type: ignore[arg-type]  # socketserver passes (request, address, server)
 
-    def _release_root(self) -> Path:
-        return self.current.resolve() if self.current.is_dir() else self.placeholder
+    def _resolve_release(self) -> None:
+        """The release this request is served from: ``current`` now, or the placeholder."""
+        self.release_root = self.current.resolve() if self.current.is_dir() else self.placeholder
+        self.directory = str(self.release_root)
 
     def _version(self) -> str | None:
         return self.release_root.name if self.release_root != self.placeholder else None
 
+    def do_HEAD(self) -> None:
+        self._resolve_release()
+        path = urlsplit(self.path).path
+        if not Path(path).suffix and not Path(self.translate_path(path)).exists():
+            self.path = "/index.html"
+        super().do_HEAD()
+
     def do_GET(self) -> None:
+        self._resolve_release()
         path = urlsplit(self.path).path
         if path == HEALTH_PATH:
             self._send_json({"status": "ok", "version": self._version()})

@@ -15,6 +15,7 @@ Settings: ``[targets.<t>.checks.canary]`` (validated strictly, unknown keys are 
     error_retry_limit = 3              # query errors in a row that end the analysis (error)
     error_retry_interval_s = 0.5       # a failed query is retried after this
     query_timeout_s = 5
+    confidence = 0.95                  # one-sided confidence a ratio's excess needs to fail
     [targets.<t>.checks.canary.min_requests]   # the minimum sample size per metric
     error_rate = 20
     [targets.<t>.checks.canary.queries.error_rate]  # optional: replace a built-in query
@@ -27,8 +28,11 @@ Each metric is an instant PromQL query over the Prometheus HTTP API (``/api/v1/q
 plus a *count* query giving its sample size (requests, interactions or payments over the
 lookback). Thresholds come from the target's ``[thresholds]``. Each sample is one of:
 
-- ``pass`` / ``fail``: the value is on the right / wrong side of the threshold;
-- ``inconclusive``: no data, NaN or infinity, or fewer requests than ``min_requests``;
+- ``pass`` / ``fail``: the value is on the right / wrong side of the threshold; for the three
+  ratios (error_rate, guardrail_breaches, payments_success) a value on the wrong side fails
+  only when its confidence bound is too (see ``judge_value``);
+- ``inconclusive``: no data, NaN or infinity, fewer requests than ``min_requests``, or a
+  ratio past its threshold by less than its sample size can tell from chance;
 - ``error``: the query failed (connection, timeout, HTTP status, Prometheus error, more
   than one series). It is retried after ``error_retry_interval_s``; ``error_retry_limit``
   errors in a row end the metric as ``error``.
@@ -55,6 +59,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from statistics import NormalDist
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -63,6 +68,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from plugin.settings import Settings
 
 METRICS = ("error_rate", "latency_p95", "guardrail_breaches", "payments_success")
+# The metrics whose value is a share of the events their count query counts (see judge_value).
+PROPORTIONS = frozenset({"error_rate", "guardrail_breaches", "payments_success"})
+DEFAULT_CONFIDENCE = 0.95
 _SLUG = r"^[a-z0-9][a-z0-9-]*$"
 
 # {tenants}: a regex of the canary tenants; {lookback}: a PromQL range such as 10s; {job}:
@@ -151,6 +159,7 @@ class _Canary(_Strict):
     error_retry_limit: Annotated[int, Field(ge=1)] = 4
     error_retry_interval_s: Annotated[float, Field(gt=0)] = 10.0
     query_timeout_s: Annotated[float, Field(gt=0, le=120)] = 10.0
+    confidence: Annotated[float, Field(ge=0.8, le=0.999)] = DEFAULT_CONFIDENCE
     agents_job: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "agents-service"
     functions_job: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = "edge-functions"
     min_requests: dict[Literal["error_rate", "latency_p95", "guardrail_breaches", "payments_success"], float] = Field(
@@ -173,8 +182,13 @@ class MetricSpec:
     direction: Direction  # max: the value must stay <= threshold; min: >= threshold
     min_requests: float
     unit: str = ""  # "" for a ratio, "s" for seconds
+    # True when the value is a share of the events the count query counts (errors among
+    # requests, breaches among chats, successes among payments): judged with a confidence bound.
+    proportion: bool = False
+    confidence: float = DEFAULT_CONFIDENCE  # one-sided, for proportions only
 
     def passes(self, value: float) -> bool:
+        """The observed value is within the threshold (no statistics: see ``judge_value``)."""
         return value <= self.threshold if self.direction == "max" else value >= self.threshold
 
     def rule(self) -> str:
@@ -265,6 +279,8 @@ def from_target(settings: Settings) -> CanarySettings:
                 direction=direction,
                 min_requests=minimums.get(name, 1.0),
                 unit=unit,
+                proportion=name in PROPORTIONS,
+                confidence=model.confidence,
             )
         )
     analysis = AnalysisConfig(
@@ -300,6 +316,107 @@ def from_target(settings: Settings) -> CanarySettings:
 def render_query(template: str, values: Mapping[str, str]) -> str:
     # Only the three names; PromQL's own braces ({job="x"}) are left alone.
     return re.sub(r"\{(tenants|lookback|job)\}", lambda match: values[match.group(1)], template)
+
+
+# --- judging one value ------------------------------------------------------------------
+
+
+def wilson_bounds(ratio: float, events: float, confidence: float) -> tuple[float, float]:
+    """One-sided Wilson score bounds, with continuity correction, of a proportion.
+
+    ``ratio`` is the observed share (0..1) of ``events`` trials; each bound alone holds with
+    ``confidence``. The form is Newcombe's (1998, method 4). Without the correction the lower
+    bound is too high when few events are seen: for 1 breach in 70 chats it gives 0.32 %
+    against an exact (Clopper-Pearson) 0.073 %, so one breach would "prove" a breach rate above
+    the 0.1 % limit although a 0.1 % process gives at least one breach in 70 chats 6.8 % of the
+    time; with it the bound is 0.098 %. ``events`` need not be whole: Prometheus' increase()
+    extrapolates.
+    """
+    if not 0.0 <= ratio <= 1.0 or events <= 0:
+        raise ValueError(f"a proportion needs a share in 0..1 and events > 0, not {ratio!r} of {events!r}")
+    z = NormalDist().inv_cdf(confidence)
+    n, p, q = events, ratio, 1.0 - ratio
+    denominator = 2.0 * (n + z * z)
+    lower, upper = 0.0, 1.0
+    if p > 0.0:
+        spread = z * math.sqrt(max(0.0, z * z - 2.0 - 1.0 / n + 4.0 * p * (n * q + 1.0)))
+        lower = max(0.0, (2.0 * n * p + z * z - 1.0 - spread) / denominator)
+    if p < 1.0:
+        spread = z * math.sqrt(max(0.0, z * z + 2.0 - 1.0 / n + 4.0 * p * (n * q - 1.0)))
+        upper = min(1.0, (2.0 * n * p + z * z + 1.0 + spread) / denominator)
+    return lower, upper
+
+
+def judge_value(spec: MetricSpec, value: float, requests: float) -> tuple[Outcome, str]:
+    """One finite value over at least ``min_requests`` requests: pass, fail or inconclusive.
+
+    A value within the threshold passes. Past it, a plain metric (the latency P95) fails. A
+    proportion (``spec.proportion``: error_rate and guardrail_breaches with a maximum,
+    payments_success with a minimum) fails only when the excess is statistically significant:
+    its one-sided ``spec.confidence`` Wilson bound (``wilson_bounds``: the lower bound for a
+    maximum, the upper for a minimum) is past the threshold as well. The number of events
+    behind it is the count query's value (requests, chats or payments over the lookback); a
+    query replaced in ``[...canary.queries]`` must keep that meaning.
+
+    Why: the sandbox samples a 5 s lookback of 20 requests/s, 60-100 requests. Against a 1 %
+    error rate one single 500 is 1.7 % of 60 requests, and a 5 s lookback sampled every 2 s
+    holds it in two or three samples in a row: a plain threshold failed 3 of 16 good releases
+    with 0.2 % background errors (benchmarks/README.md). With this rule, at 95 %:
+
+    - 1 error in 60 requests: lower bound 0.11 %, within 1 %: not a failure;
+    - 5 errors in 100 requests (a 5 % fault): lower bound 2.1 %, past 1 %: the sample fails,
+      and the second such sample in a row ends the analysis, as before;
+    - 3 failed payments in 30 (a 10 % fault): upper bound 96.9 % < 99 %: fails; 1 failed
+      payment in 30: upper bound 99.8 %, not a failure.
+
+    A value past its threshold whose bound is not is **inconclusive**, not a pass with a note.
+    A pass would let a persistent small excess through: a real 2 % error rate over 100
+    requests per sample has a lower bound of 0.43 % in every sample, so with passes the
+    release would end PASSED at twice its SLO, on evidence that never supported it. As
+    inconclusive, such samples exceed ``inconclusive_limit`` and the analysis ends
+    inconclusive, which blocks the gate and asks a human (or more traffic) to decide, while
+    a single stray event is inconclusive only in the samples whose lookback holds it (at
+    most ceil(lookback_s / interval_s), 3 in the sandbox), which ``inconclusive_limit`` must
+    allow for a release with rare background errors to pass. The alternatives, as the
+    research notes (/work/shared/research/progressive_delivery.md) record them: Argo Rollouts
+    calls a measurement that meets neither its success nor its failure condition
+    inconclusive, and an inconclusive run pauses the rollout for a human rather than promoting
+    it; Flagger counts every check that is not a pass (even "no values found") as a failed
+    check, which is how small samples give false rollbacks; Keptn's third level (warning) can
+    require a manual approval; Kayenta is the only one that judges statistically (a
+    Mann-Whitney U test at a configurable 98 % confidence, against a baseline rather than a
+    fixed threshold). Here the confidence is ``confidence`` in ``[targets.<t>.checks.canary]``
+    (default 0.95, within 0.8..0.999): a higher one needs a larger excess or more traffic to
+    fail, and so leaves more samples inconclusive.
+
+    The latency P95 keeps its plain threshold. It is not a share of events with a count
+    behind it but a quantile that ``histogram_quantile`` interpolates from buckets, and a
+    quantile is already robust to outliers: one slow request in the 20 that ``min_requests``
+    demands cannot lift the P95 (it takes more than 5 % of the sample), whereas one error
+    against a 1 % limit moves the error rate past it; and a latency fault slows every request,
+    so when the P95 is past the threshold it is not chance.
+
+    Prometheus' increase() extrapolates a lookback's first and last scrapes to its edges, so
+    events and requests are both scaled up by about lookback / scraped span (1.25 for a 5 s
+    lookback with 1 s scrapes), which makes the bound a little narrower than whole counts
+    would; the correction above more than makes up for it at these sizes.
+    """
+    shown = f"{value:.4g}{spec.unit}"
+    if spec.passes(value):
+        return Outcome.PASS, f"{shown} (must be {spec.rule()}) over {requests:.0f} requests"
+    if not spec.proportion:
+        return Outcome.FAIL, f"{shown} breaks {spec.rule()} over {requests:.0f} requests"
+    share = min(1.0, max(0.0, value))
+    lower, upper = wilson_bounds(share, requests, spec.confidence)
+    side, bound = ("lower", lower) if spec.direction == "max" else ("upper", upper)
+    misses = share if spec.direction == "max" else 1.0 - share
+    evidence = (
+        f"over {requests:.0f} requests ({misses * requests:.3g} {'counted' if spec.direction == 'max' else 'missed'}; "
+        f"one-sided {spec.confidence:.3g} {side} bound {bound:.4g})"
+    )
+    if not spec.passes(bound):
+        return Outcome.FAIL, f"{shown} breaks {spec.rule()} {evidence}"
+    return Outcome.INCONCLUSIVE, f"{shown} is past {spec.rule()} but not significantly {evidence}"
 
 
 # --- Prometheus -------------------------------------------------------------------------
@@ -450,6 +567,8 @@ class MetricResult:
             "direction": self.spec.direction,
             "rule": self.spec.rule(),
             "min_requests": self.spec.min_requests,
+            # The one-sided confidence a ratio's excess needed to fail; None: a plain threshold.
+            "confidence": self.spec.confidence if self.spec.proportion else None,
             "verdict": self.verdict.value if self.verdict else None,
             "reason": self.reason,
             "counts": {outcome.value: self.count(outcome) for outcome in Outcome},
@@ -589,10 +708,9 @@ class Analysis:
         if math.isinf(value):
             return Outcome.INCONCLUSIVE, f"no usable value: the query returned {value}"
         count = 0.0 if requests is None or not math.isfinite(requests) else requests
-        if count < spec.min_requests:
+        if count < spec.min_requests or count <= 0:
             return Outcome.INCONCLUSIVE, f"too little traffic: {count:.0f} requests < minimum {spec.min_requests:g}"
-        verdict = Outcome.PASS if spec.passes(value) else Outcome.FAIL
-        return verdict, f"{value:.4g}{spec.unit} (must be {spec.rule()}) over {count:.0f} requests"
+        return judge_value(spec, value, count)
 
     def _record(self, metric: MetricResult, sample: Sample) -> None:
         metric.samples.append(sample)

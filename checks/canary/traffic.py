@@ -3,12 +3,22 @@
 Only for a target on loopback (the sandbox): a real canary is watched on its real users'
 traffic. The generator is bounded three ways: a request rate, a total count and a deadline;
 every request has a timeout. It runs in one background thread and stops when asked.
+
+It is open-loop, as real users are: request *n* starts at ``n / rps`` seconds whatever the
+earlier ones' latency, so a slow release still receives its configured rate and the canary
+judges its latency instead of running out of traffic. The requests in flight are bounded
+(``max_in_flight``, at least ``rps * timeout_s``: every request that can still be waiting
+for its timeout has room); a request whose start finds the bound reached is not sent and is
+counted as ``shed``. One thread runs an asyncio loop with ``httpx.AsyncClient``, so hundreds
+of slow requests in flight cost no thread each.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import itertools
+import math
 import threading
 import time
 from collections import Counter
@@ -49,12 +59,24 @@ def require_loopback(url: str) -> None:
 
 @dataclass
 class TrafficStats:
-    sent: int = 0
+    """What the generator did; safe to read from another thread while it runs."""
+
+    sent: int = 0  # requests that ended, with a status or a transport error
+    shed: int = 0  # scheduled starts not sent because max_in_flight requests were in flight
+    in_flight_peak: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
-        return {"sent": self.sent, "statuses": dict(self.statuses), "errors": dict(self.errors)}
+        with self.lock:
+            return {
+                "sent": self.sent,
+                "shed": self.shed,
+                "in_flight_peak": self.in_flight_peak,
+                "statuses": dict(self.statuses),
+                "errors": dict(self.errors),
+            }
 
 
 class TrafficGenerator:
@@ -74,18 +96,20 @@ class TrafficGenerator:
         require_loopback(agents_url)
         if not tenants:
             raise TrafficError("no canary tenants to send traffic for")
-        if rps <= 0 or max_requests < 1 or duration_s <= 0 or not 0 <= payment_share <= 1:
-            raise TrafficError("rps, max_requests and duration_s must be positive, payment_share in 0..1")
+        if rps <= 0 or max_requests < 1 or duration_s <= 0 or timeout_s <= 0 or not 0 <= payment_share <= 1:
+            raise TrafficError("rps, max_requests, duration_s and timeout_s must be positive, payment_share in 0..1")
         self.agents_url = agents_url.rstrip("/")
         self.tenants = tuple(tenants)
         self.rps = rps
         self.max_requests = max_requests
         self.duration_s = duration_s
         self.payment_share = payment_share
+        self.timeout_s = timeout_s
         self.timeout = httpx.Timeout(timeout_s)
+        self.max_in_flight = max(1, math.ceil(rps * timeout_s))
         self.stats = TrafficStats()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="canary-traffic", daemon=True)
+        self._thread = threading.Thread(target=self._main, name="canary-traffic", daemon=True)
 
     def __enter__(self) -> TrafficGenerator:
         self._thread.start()
@@ -97,9 +121,10 @@ class TrafficGenerator:
         self.stop()
 
     def stop(self) -> None:
+        """No new requests; the ones in flight get their timeout to end (then they are cancelled)."""
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(timeout=(self.timeout.read or 5.0) + 5.0)
+            self._thread.join(timeout=self.timeout_s + 5.0)
 
     def _requests(self) -> itertools.cycle[tuple[str, dict[str, object]]]:
         plan: list[tuple[str, dict[str, object]]] = []
@@ -119,19 +144,59 @@ class TrafficGenerator:
                 plan.append(("/agents/chat", {"tenant": tenant, "message": MESSAGES[n % len(MESSAGES)]}))
         return itertools.cycle(plan)
 
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.duration_s
-        pace = 1.0 / self.rps
+    def _main(self) -> None:
+        asyncio.run(self._run())
+
+    async def _run(self) -> None:
+        began = time.monotonic()
+        deadline = began + self.duration_s
         plan = self._requests()
-        with httpx.Client(base_url=self.agents_url, timeout=self.timeout, follow_redirects=False) as client:
-            next_at = time.monotonic()
-            while not self._stop.is_set() and self.stats.sent < self.max_requests and time.monotonic() < deadline:
+        limits = httpx.Limits(max_connections=self.max_in_flight, max_keepalive_connections=self.max_in_flight)
+        pending: set[asyncio.Task[None]] = set()
+        async with httpx.AsyncClient(
+            base_url=self.agents_url, timeout=self.timeout, limits=limits, follow_redirects=False
+        ) as client:
+            scheduled = 0
+            started = 0
+            while not self._stop.is_set() and started < self.max_requests:
+                due = began + scheduled / self.rps
+                if due >= deadline:
+                    break
+                now = time.monotonic()
+                if now < due:
+                    # Short naps, so a stop is seen within 0.1 s even at a low rate.
+                    await asyncio.sleep(min(due - now, 0.1))
+                    continue
+                scheduled += 1
                 path, body = next(plan)
-                try:
-                    response = client.post(path, json=body)
-                    self.stats.statuses[f"{path} {response.status_code}"] += 1
-                except httpx.HTTPError as exc:
-                    self.stats.errors[f"{path} {type(exc).__name__}"] += 1
+                if len(pending) >= self.max_in_flight:
+                    with self.stats.lock:
+                        self.stats.shed += 1
+                    continue
+                started += 1
+                task = asyncio.create_task(self._send(client, path, body))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                with self.stats.lock:
+                    self.stats.in_flight_peak = max(self.stats.in_flight_peak, len(pending))
+            if pending:
+                _, late = await asyncio.wait(set(pending), timeout=self.timeout_s + 1.0)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+
+    async def _send(self, client: httpx.AsyncClient, path: str, body: dict[str, object]) -> None:
+        try:
+            response = await client.post(path, json=body)
+        except httpx.HTTPError as exc:
+            key, answered = f"{path} {type(exc).__name__}", False
+        except asyncio.CancelledError:
+            with self.stats.lock:
+                self.stats.errors[f"{path} cancelled at stop"] += 1
                 self.stats.sent += 1
-                next_at += pace
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
+            raise
+        else:
+            key, answered = f"{path} {response.status_code}", True
+        with self.stats.lock:
+            (self.stats.statuses if answered else self.stats.errors)[key] += 1
+            self.stats.sent += 1
