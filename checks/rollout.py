@@ -59,6 +59,7 @@ ANALYSIS_KEYS = (
     "error_retry_limit",
     "error_retry_interval_s",
     "query_timeout_s",
+    "confidence",
 )
 
 
