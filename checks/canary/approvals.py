@@ -227,7 +227,9 @@ def load_approvals(path: Path, release: str) -> tuple[Approval, ...]:
 
 
 def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    # Milliseconds, as the gate's own records have: an approval given in the same second as
+    # the staging sign-off must still compare as after it.
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def append_approval(path: Path, release: str, approval: Approval) -> dict[str, Any]:

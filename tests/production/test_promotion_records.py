@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -228,7 +229,8 @@ def _approve(record: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_cli_appends_approvals_stamped_now(tmp_path: Path) -> None:
     record = tmp_path / "approvals" / "v0.1.0.json"
-    before = datetime.now(UTC).replace(microsecond=0)
+    now = datetime.now(UTC)
+    before = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the record keeps milliseconds
     first = _approve(record, "--release", "v0.1.0", "--role", "product_lead", "--name", "amara.uwase")
     second = _approve(
         record, "--release", "v0.1.0", "--role", "engineering_lead", "--name", "jean.mugabo", "--comment", "go"
@@ -242,6 +244,9 @@ def test_the_cli_appends_approvals_stamped_now(tmp_path: Path) -> None:
         ("engineering_lead", "jean.mugabo"),
     ]
     assert all(before <= approval.at <= datetime.now(UTC) for approval in approvals)
+    # Milliseconds: an approval in the same second as the staging sign-off is still after it.
+    stamps = [item["at"] for item in json.loads(record.read_text())["approvals"]]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", stamp) for stamp in stamps), stamps
 
 
 def test_the_cli_refuses_another_release_and_bad_roles(tmp_path: Path) -> None:
