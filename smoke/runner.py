@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -181,5 +182,17 @@ def run_checks(checks: Sequence[Check], target: Target, *, max_connections: int 
             requests.append(build_request(check, target))
         except ValueError as exc:
             results[check.id] = CheckResult(check.id, False, str(exc))
-    results.update(asyncio.run(run_requests(requests, version=target.version, max_connections=max_connections)))
+    results.update(_run_apart(run_requests(requests, version=target.version, max_connections=max_connections)))
     return results
+
+
+def _run_apart(coroutine: Coroutine[Any, Any, dict[str, CheckResult]]) -> dict[str, CheckResult]:
+    """``asyncio.run`` of ``coroutine``, in a thread of its own when this thread already runs an
+    event loop (Playwright's sync API keeps one running for the rest of a session once a
+    browser test started: the rollback's smoke checks come after the final checks' flows)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="smoke-checks") as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 
@@ -110,3 +111,13 @@ def test_an_unreachable_endpoint_fails_at_once() -> None:
     assert not result.ok
     assert "request failed: ConnectError" in result.message
     assert took < TIMEOUT_S + 1.0
+
+
+def test_checks_run_while_this_thread_runs_an_event_loop(base_url: str) -> None:
+    """As after a Playwright test (its sync API keeps a loop running): the rollback's smoke."""
+
+    async def inside_a_loop() -> tuple[CheckResult, float]:
+        return _run(base_url, _check("agents-health", "/health"))
+
+    result, _ = asyncio.run(inside_a_loop())
+    assert result.ok, result.message
