@@ -175,7 +175,7 @@ def rollback_line(state: GateState, tally: Tally, rollback_selected: bool) -> st
             f"rollback: triggered ({state.rollback_reason}) but no rollback test ran; "
             "run pytest -m rollback to roll back"
         )
-    return "rollback: completed"
+    return f"rollback: completed (triggered: {state.rollback_reason})"
 
 
 def table_lines(tally: Tally, phases: Iterable[str] = PHASE_NAMES) -> list[str]:

@@ -162,7 +162,7 @@ def test_a_bad_pilot_rolls_production_back_to_the_previous_release(released: Rel
     out = done.stdout
     assert done.returncode == 1, out[-6000:]
     assert "RELEASE GATE: BLOCKED at rollout/pilot" in out, out[-8000:]
-    assert re.search(r"^rollback: triggered .*", out, re.MULTILINE), out[-3000:]
+    assert re.search(r"^rollback: completed \(triggered: .*\)$", out, re.MULTILINE), out[-3000:]
     rollback = re.search(r"^rollback\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s", out, re.MULTILINE)
     assert rollback is not None, out[-3000:]
     passed, failed, gated, _ = map(int, rollback.groups())
