@@ -14,6 +14,8 @@ from checks.artifacts import settings as artifact_settings
 from checks.platform import Platform, PlatformError, load_platform
 from checks.remote import settings as remote_settings
 from checks.remote.fixtures import check_settings, github, remotes  # noqa: F401
+from checks.rollout import RolloutSettings, RolloutSettingsError, rollout_settings
+from checks.test_rollback import RollbackSettings, rollback_settings
 from plugin import ActionResult, release_action
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
@@ -67,6 +69,21 @@ web_deploy = release_action(
     after=("platform_up",),
     description="D: build the PWA with the staging variables and deploy it.",
 )
+
+
+@pytest.fixture(scope="session")
+def rollout_config(release_settings: Settings) -> RolloutSettings:
+    """``[targets.<t>.checks.rollout]``, validated: the stages, their tenants, flag and ticket."""
+    try:
+        return rollout_settings(release_settings)
+    except RolloutSettingsError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def rollout_log(release_settings: Settings) -> RollbackSettings:
+    """The rollback log and the incident records' folder (``[targets.<t>.checks.rollback]``)."""
+    return rollback_settings(release_settings)
 
 
 @pytest.fixture(scope="session")

@@ -56,11 +56,10 @@ from checks.rollout import (
     append_record,
     canary_for,
     metrics_snapshot,
-    rollout_settings,
     snapshot_problems,
     write_json,
 )
-from checks.test_rollback import RollbackSettings, rollback_settings
+from checks.test_rollback import RollbackSettings
 from plugin.ledger import actor, utc_now
 from plugin.runtime import get_runtime
 from plugin.settings import Settings
@@ -78,27 +77,14 @@ def post_release(release_settings: Settings) -> PostReleaseSettings:
 
 
 @pytest.fixture(scope="session")
-def released(release_settings: Settings) -> RolloutSettings:
-    """The rollout's settings: its tenants, flag and release ticket."""
-    try:
-        return rollout_settings(release_settings)
-    except RolloutSettingsError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def records(release_settings: Settings) -> RollbackSettings:
-    """The rollback log and the incident records' folder."""
-    return rollback_settings(release_settings)
-
-
-@pytest.fixture(scope="session")
-def watched(release_settings: Settings, released: RolloutSettings, post_release: PostReleaseSettings) -> CanarySettings:
+def watched(
+    release_settings: Settings, rollout_config: RolloutSettings, post_release: PostReleaseSettings
+) -> CanarySettings:
     """The canary analysis for every rollout tenant over the alert window."""
     assert release_settings.target is not None
     window = release_settings.target.thresholds.alert_window_s
     try:
-        return canary_for(release_settings, released.all_tenants, window, post_release.analysis)
+        return canary_for(release_settings, rollout_config.all_tenants, window, post_release.analysis)
     except CanarySettingsError as exc:
         pytest.fail(f"post-release monitor: {exc}", pytrace=False)
 
@@ -131,8 +117,8 @@ def _once(config: pytest.Config, name: str, make: Any) -> dict[str, Any]:
 # --- monitor ------------------------------------------------------------------------------------
 
 
-def _monitor_path(config: pytest.Config, released: RolloutSettings) -> Path:
-    return released.snapshot_dir / f"monitor-{_run_id(config)}.json"
+def _monitor_path(config: pytest.Config, rollout_config: RolloutSettings) -> Path:
+    return rollout_config.snapshot_dir / f"monitor-{_run_id(config)}.json"
 
 
 def _watch(config: pytest.Config, platform: Platform, canary: CanarySettings, settings: Settings, path: Path) -> None:
@@ -161,12 +147,12 @@ def _watch(config: pytest.Config, platform: Platform, canary: CanarySettings, se
 def monitor_report(
     platform: Platform,
     watched: CanarySettings,
-    released: RolloutSettings,
+    rollout_config: RolloutSettings,
     release_settings: Settings,
     pytestconfig: pytest.Config,
 ) -> dict[str, Any]:
     """The one alert watch of this run, as its JSON report."""
-    path = _monitor_path(pytestconfig, released)
+    path = _monitor_path(pytestconfig, rollout_config)
     budget = watched.analysis.window_s + LOCK_SLACK_S
     lock = get_runtime(pytestconfig).run_dir / "locks" / "post-release-monitor.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)
@@ -257,14 +243,14 @@ def _archive(
 def test_dashboard_export_is_archived(
     platform: Platform,
     watched: CanarySettings,
-    released: RolloutSettings,
+    rollout_config: RolloutSettings,
     post_release: PostReleaseSettings,
     pytestconfig: pytest.Config,
 ) -> None:
     run_id = _run_id(pytestconfig)
     version = get_runtime(pytestconfig).settings.version
-    snapshots = [released.snapshot_dir / f"rollout-{stage}-{run_id}.json" for stage in STAGES]
-    snapshots.append(_monitor_path(pytestconfig, released))
+    snapshots = [rollout_config.snapshot_dir / f"rollout-{stage}-{run_id}.json" for stage in STAGES]
+    snapshots.append(_monitor_path(pytestconfig, rollout_config))
     missing = [str(path) for path in snapshots if not path.is_file()]
     assert missing == [], f"observability snapshots of this run are missing: {missing}"
     prometheus = Prometheus(platform.prometheus_url, watched.query_timeout_s)
@@ -309,10 +295,10 @@ def test_coverage_reports_are_archived(post_release: PostReleaseSettings, pytest
 # --- records: docs, rollout, incidents, retro ---------------------------------------------------------
 
 
-def _stage_verdicts(released: RolloutSettings, run_id: str) -> dict[str, str]:
+def _stage_verdicts(rollout_config: RolloutSettings, run_id: str) -> dict[str, str]:
     verdicts = {}
     for stage in STAGES:
-        path = released.snapshot_dir / f"rollout-{stage}-{run_id}.json"
+        path = rollout_config.snapshot_dir / f"rollout-{stage}-{run_id}.json"
         try:
             verdicts[stage] = str(json.loads(path.read_text(encoding="utf-8"))["analysis"]["verdict"])
         except (OSError, ValueError, KeyError, TypeError):
@@ -323,9 +309,9 @@ def _stage_verdicts(released: RolloutSettings, run_id: str) -> dict[str, str]:
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.records.docs_rfcs_updated")
 def test_docs_record_the_release_outcomes(
-    released: RolloutSettings,
+    rollout_config: RolloutSettings,
     post_release: PostReleaseSettings,
-    records: RollbackSettings,
+    rollout_log: RollbackSettings,
     release_settings: Settings,
     pytestconfig: pytest.Config,
 ) -> None:
@@ -345,14 +331,14 @@ def test_docs_record_the_release_outcomes(
             unmentioned.append(f"{doc} ({exc.strerror})")
     assert unmentioned == [], f"documents that do not record {version}: {unmentioned}"
     run_id = _run_id(pytestconfig)
-    verdicts = _stage_verdicts(released, run_id)
-    monitor = _monitor_path(pytestconfig, released)
+    verdicts = _stage_verdicts(rollout_config, run_id)
+    monitor = _monitor_path(pytestconfig, rollout_config)
     try:
         watch = json.loads(monitor.read_text(encoding="utf-8"))["verdict"]
     except (OSError, ValueError, KeyError, TypeError):
         watch = f"no readable report ({monitor})"
     try:
-        incidents = release_incidents(records.incidents_dir, version)
+        incidents = release_incidents(rollout_log.incidents_dir, version)
     except ArtifactError as exc:
         pytest.fail(str(exc), pytrace=False)
     lines = [
@@ -385,7 +371,7 @@ def write_json_text(path: Path, text: str) -> None:
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.records.rollout_logged")
 def test_rollout_is_in_the_rollback_log(
-    records: RollbackSettings, release_settings: Settings, pytestconfig: pytest.Config
+    rollout_log: RollbackSettings, release_settings: Settings, pytestconfig: pytest.Config
 ) -> None:
     changes = {
         str(r.get("stage")): str(r.get("entry"))
@@ -395,16 +381,16 @@ def test_rollout_is_in_the_rollback_log(
     missing = [stage for stage in STAGES if stage not in changes]
     assert missing == [], f"no flag change of this run recorded for the stage(s) {missing}"
     try:
-        log = records.log.read_text(encoding="utf-8")
+        log = rollout_log.log.read_text(encoding="utf-8")
     except OSError as exc:
-        pytest.fail(f"cannot read the rollback log {records.log}: {exc.strerror}", pytrace=False)
+        pytest.fail(f"cannot read the rollback log {rollout_log.log}: {exc.strerror}", pytrace=False)
     absent = [stage for stage, entry in changes.items() if entry not in log]
-    assert absent == [], f"the rollback log {records.log} lacks the rollout entries of {absent}"
+    assert absent == [], f"the rollback log {rollout_log.log} lacks the rollout entries of {absent}"
 
 
-def _incidents(records: RollbackSettings, settings: Settings) -> list[dict[str, Any]]:
+def _incidents(rollout_log: RollbackSettings, settings: Settings) -> list[dict[str, Any]]:
     try:
-        return release_incidents(records.incidents_dir, settings.version or "")
+        return release_incidents(rollout_log.incidents_dir, settings.version or "")
     except ArtifactError as exc:
         pytest.fail(str(exc), pytrace=False)
 
@@ -412,10 +398,10 @@ def _incidents(records: RollbackSettings, settings: Settings) -> list[dict[str, 
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.records.incidents_logged")
 def test_incidents_are_in_the_rollback_log(
-    records: RollbackSettings, release_settings: Settings, pytestconfig: pytest.Config
+    rollout_log: RollbackSettings, release_settings: Settings, pytestconfig: pytest.Config
 ) -> None:
     _dry_run(release_settings, "the incidents entry")
-    incidents = _incidents(records, release_settings)
+    incidents = _incidents(rollout_log, release_settings)
     runtime = get_runtime(pytestconfig)
 
     def write() -> dict[str, Any]:
@@ -424,22 +410,22 @@ def test_incidents_are_in_the_rollback_log(
                 utc_now(), release_settings.version or "", _where(release_settings), incidents, runtime.run_id
             )
         )
-        append_record(records.log, entry, LOG_HEADER)
+        append_record(rollout_log.log, entry, LOG_HEADER)
         return {"entry": entry, "incidents": [i.get("id") for i in incidents]}
 
     record = _once(pytestconfig, "incidents_logged", write)
-    assert str(record["entry"]) in records.log.read_text(encoding="utf-8")
+    assert str(record["entry"]) in rollout_log.log.read_text(encoding="utf-8")
 
 
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.records.retro_scheduled")
 def test_retro_is_scheduled_when_an_incident_occurred(
-    records: RollbackSettings,
+    rollout_log: RollbackSettings,
     post_release: PostReleaseSettings,
     release_settings: Settings,
     pytestconfig: pytest.Config,
 ) -> None:
-    incidents = _incidents(records, release_settings)
+    incidents = _incidents(rollout_log, release_settings)
     if not incidents:
         _once(pytestconfig, "retro", lambda: {"needed": False, "why": "no incident, no retro"})
         return
@@ -542,16 +528,16 @@ def test_status_channel_has_the_customer_notice(
 
 def _handoff(
     config: pytest.Config,
-    records: RollbackSettings,
-    released: RolloutSettings,
+    rollout_log: RollbackSettings,
+    rollout_config: RolloutSettings,
     post_release: PostReleaseSettings,
     settings: Settings,
 ) -> dict[str, Any]:
     runtime = get_runtime(config)
 
     def write() -> dict[str, Any]:
-        incidents = _incidents(records, settings)
-        verdicts = _stage_verdicts(released, runtime.run_id)
+        incidents = _incidents(rollout_log, settings)
+        verdicts = _stage_verdicts(rollout_config, runtime.run_id)
         open_items = [f"incident {i.get('id')} ({i.get('status')})" for i in incidents]
         if incidents:
             open_items.append(f"retro due within {post_release.retro_within_days} days")
@@ -569,10 +555,10 @@ def _handoff(
             run=f"{runtime.run_id} (ledger {runtime.ledger.path})",
         )
         entry = settings.masker.mask(entry)
-        append_record(records.log, entry, LOG_HEADER)
+        append_record(rollout_log.log, entry, LOG_HEADER)
         header = TICKET_HEADER.format(version=settings.version or "(unknown version)")
-        append_record(released.ticket, entry, header)
-        return {"entry": entry, "owner": post_release.oncall, "rollback_log": str(records.log)}
+        append_record(rollout_config.ticket, entry, header)
+        return {"entry": entry, "owner": post_release.oncall, "rollback_log": str(rollout_log.log)}
 
     return _once(config, "handoff", write)
 
@@ -580,30 +566,30 @@ def _handoff(
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.handoff.rollback_log")
 def test_handoff_note_is_in_the_rollback_log(
-    records: RollbackSettings,
-    released: RolloutSettings,
+    rollout_log: RollbackSettings,
+    rollout_config: RolloutSettings,
     post_release: PostReleaseSettings,
     release_settings: Settings,
     pytestconfig: pytest.Config,
 ) -> None:
     _dry_run(release_settings, "the handoff note")
-    record = _handoff(pytestconfig, records, released, post_release, release_settings)
-    assert str(record["entry"]) in records.log.read_text(encoding="utf-8")
+    record = _handoff(pytestconfig, rollout_log, rollout_config, post_release, release_settings)
+    assert str(record["entry"]) in rollout_log.log.read_text(encoding="utf-8")
 
 
 @pytest.mark.phase("post_release", "records")
 @pytest.mark.checklist("post_release.handoff.release_ticket")
 def test_handoff_note_is_in_the_release_ticket(
-    records: RollbackSettings,
-    released: RolloutSettings,
+    rollout_log: RollbackSettings,
+    rollout_config: RolloutSettings,
     post_release: PostReleaseSettings,
     release_settings: Settings,
     pytestconfig: pytest.Config,
 ) -> None:
     _dry_run(release_settings, "the handoff note")
-    record = _handoff(pytestconfig, records, released, post_release, release_settings)
+    record = _handoff(pytestconfig, rollout_log, rollout_config, post_release, release_settings)
     try:
-        ticket = released.ticket.read_text(encoding="utf-8")
+        ticket = rollout_config.ticket.read_text(encoding="utf-8")
     except OSError as exc:
-        pytest.fail(f"cannot read the release ticket {released.ticket}: {exc.strerror}", pytrace=False)
-    assert str(record["entry"]) in ticket, f"the handoff note is not in {released.ticket}"
+        pytest.fail(f"cannot read the release ticket {rollout_config.ticket}: {exc.strerror}", pytrace=False)
+    assert str(record["entry"]) in ticket, f"the handoff note is not in {rollout_config.ticket}"

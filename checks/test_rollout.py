@@ -41,7 +41,6 @@ from checks.rollout import (
     STAGES,
     TICKET_HEADER,
     RolloutSettings,
-    RolloutSettingsError,
     append_record,
     canary_for,
     flag_change_entry,
@@ -50,11 +49,10 @@ from checks.rollout import (
     flag_states,
     metrics_snapshot,
     partial_change_message,
-    rollout_settings,
     snapshot_problems,
     write_json,
 )
-from checks.test_rollback import RollbackSettings, rollback_settings
+from checks.test_rollback import RollbackSettings
 from plugin import ActionResult
 from plugin.allure_support import alluredir
 from plugin.ledger import actor, utc_now
@@ -62,21 +60,6 @@ from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
 LOCK_SLACK_S = 600.0
-
-
-@pytest.fixture(scope="session")
-def rollout_config(release_settings: Settings) -> RolloutSettings:
-    """``[targets.<t>.checks.rollout]``, validated."""
-    try:
-        return rollout_settings(release_settings)
-    except RolloutSettingsError as exc:
-        pytest.fail(str(exc), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def rollout_log(release_settings: Settings) -> RollbackSettings:
-    """Where the rollback log is (``[targets.<t>.checks.rollback].log``)."""
-    return rollback_settings(release_settings)
 
 
 def _attach(config: pytest.Config, name: str, payload: object) -> None:
