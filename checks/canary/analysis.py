@@ -433,13 +433,10 @@ class Prometheus:
         self.base_url = base_url.rstrip("/")
         self.timeout = httpx.Timeout(timeout_s)
 
-    def query(self, promql: str, at: float | None = None) -> float | None:
-        """The query's single value at ``at`` (epoch seconds); None when it has no data."""
-        params = {"query": promql}
-        if at is not None:
-            params["time"] = f"{at:.3f}"
+    def _data(self, endpoint: str, params: dict[str, str], what: str) -> tuple[Any, Any]:
+        """``resultType`` and ``result`` of a successful answer of ``/api/v1/<endpoint>``."""
         try:
-            response = httpx.get(f"{self.base_url}/api/v1/query", params=params, timeout=self.timeout)
+            response = httpx.get(f"{self.base_url}/api/v1/{endpoint}", params=params, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise QueryError(f"Prometheus at {self.base_url} did not answer: {type(exc).__name__}: {exc}") from None
         try:
@@ -449,9 +446,16 @@ class Prometheus:
         if not isinstance(payload, dict) or payload.get("status") != "success":
             detail = payload.get("error", "") if isinstance(payload, dict) else ""
             kind = payload.get("errorType", "") if isinstance(payload, dict) else ""
-            raise QueryError(f"Prometheus refused the query (HTTP {response.status_code} {kind}: {detail})")
+            raise QueryError(f"Prometheus refused {what} (HTTP {response.status_code} {kind}: {detail})")
         data = payload.get("data") or {}
-        kind, result = data.get("resultType"), data.get("result")
+        return data.get("resultType"), data.get("result")
+
+    def query(self, promql: str, at: float | None = None) -> float | None:
+        """The query's single value at ``at`` (epoch seconds); None when it has no data."""
+        params = {"query": promql}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
+        kind, result = self._data("query", params, "the query")
         if kind == "scalar" and isinstance(result, list):
             return _number(result)
         if kind != "vector" or not isinstance(result, list):
@@ -469,20 +473,7 @@ class Prometheus:
         all gives an empty list. NaN and infinities are returned as such, for the caller to judge.
         """
         params = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-        try:
-            response = httpx.get(f"{self.base_url}/api/v1/query_range", params=params, timeout=self.timeout)
-        except httpx.HTTPError as exc:
-            raise QueryError(f"Prometheus at {self.base_url} did not answer: {type(exc).__name__}: {exc}") from None
-        try:
-            payload = response.json()
-        except ValueError:
-            raise QueryError(f"Prometheus answered HTTP {response.status_code} with no JSON") from None
-        if not isinstance(payload, dict) or payload.get("status") != "success":
-            detail = payload.get("error", "") if isinstance(payload, dict) else ""
-            kind = payload.get("errorType", "") if isinstance(payload, dict) else ""
-            raise QueryError(f"Prometheus refused the range query (HTTP {response.status_code} {kind}: {detail})")
-        data = payload.get("data") or {}
-        kind, result = data.get("resultType"), data.get("result")
+        kind, result = self._data("query_range", params, "the range query")
         if kind != "matrix" or not isinstance(result, list):
             raise QueryError(f"the range query gave a {kind} result, not a matrix")
         if not result:
