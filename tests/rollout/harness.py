@@ -108,15 +108,19 @@ class Production:
         return [json.loads(line) for line in lines]
 
     def write_config(self, path: Path, edit: Mapping[str, Mapping[str, str]] | None = None) -> Path:
-        text = make_config(self.records)
+        text = make_config(self.records, own_artifacts=True)
         for table, values in (edit or {}).items():
             text = set_table_keys(text, table, values)
         path.write_text(text, encoding="utf-8")
         return path
 
 
-def make_config(records: Path) -> str:
-    """The repository's release.toml with the sandbox's records redirected to ``records``."""
+def make_config(records: Path, *, own_artifacts: bool = False) -> str:
+    """The repository's release.toml with the sandbox's records redirected to ``records``.
+
+    With ``own_artifacts`` the post-release archives read Lighthouse and coverage artifacts
+    from ``records`` too (see :func:`write_release_artifacts`), for a run that did not make
+    them itself: a clean checkout has no ``artifacts/`` folder."""
     text = (REPO / "release.toml").read_text(encoding="utf-8")
     text = set_table_keys(
         text,
@@ -135,8 +139,25 @@ def make_config(records: Path) -> str:
             "archive_dir": f'"{records}/archive/{{version}}"',
             "outcomes": f'"{records}/outcomes-{{version}}.md"',
             "retro_dir": f'"{records}/retro"',
+            **(
+                {"lighthouse_dir": f'"{records}/lighthouse"', "coverage_dir": f'"{records}/coverage"'}
+                if own_artifacts
+                else {}
+            ),
         },
     )
+
+
+def write_release_artifacts(records: Path) -> None:
+    """What the staging release leaves for the post-release archives: a Lighthouse run and its
+    index (``lighthouse/test_lighthouse.py`` writes ``index.json``) and coverage reports."""
+    lighthouse = records / "lighthouse" / "127.0.0.1_web"
+    lighthouse.mkdir(parents=True)
+    (lighthouse / "run-1.report.json").write_text('{"audits": {}}\n', encoding="utf-8")
+    (records / "lighthouse" / "index.json").write_text('{"runs": ["127.0.0.1_web/run-1.report.json"]}\n', "utf-8")
+    coverage = records / "coverage" / "agents-service"
+    coverage.mkdir(parents=True)
+    (coverage / "cobertura-coverage.xml").write_text('<coverage line-rate="0.9"/>\n', encoding="utf-8")
 
 
 @contextmanager
@@ -153,6 +174,7 @@ def deployed_production(prefix: str) -> Iterator[Production]:
     }
     made = Production(state_dir, environ, state_dir / "release.toml")
     made.records.mkdir()
+    write_release_artifacts(made.records)
     made.write_config(made.config)
     try:
         made.sandbox("up", "--env", "production")
