@@ -47,7 +47,8 @@ def test_smoke_suite_against_a_deployed_sandbox(staging: Staging) -> None:
         done = staging.sandbox("deploy", part, "--version", VERSION, *extra)
         assert done.returncode == 0, f"deploy {part}: {done.stderr[-2000:]}"
 
-    passed = staging.smoke("smoke", "-v", gate="gate-pass")
+    # The staging smoke (smoke/test_final_checks.py is production's and is left out).
+    passed = staging.smoke("smoke/test_endpoints.py", "smoke/test_playwright.py", "-v", gate="gate-pass")
     assert passed.returncode == 0, passed.stdout[-4000:]
     assert "RELEASE GATE: PASSED" in passed.stdout
     assert "18 passed" in passed.stdout
