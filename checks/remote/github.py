@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import httpx
@@ -37,6 +37,9 @@ class GitHubError(Exception):
 
 class _Lenient(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+_ItemT = TypeVar("_ItemT", bound=BaseModel)
 
 
 class Label(_Lenient):
@@ -320,34 +323,32 @@ class GitHubClient:
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
         return GitHubError(f"GitHub {endpoint}: unexpected answer: {where}: {first['msg']}")
 
+    def _listed(
+        self, path: str, params: dict[str, str], model: type[_ItemT], what: str, feature: str | None = None
+    ) -> list[_ItemT]:
+        """Every item of a paged list endpoint, each validated as ``model``."""
+        found: list[_ItemT] = []
+        for endpoint, page in self._pages(path, params, feature):
+            if not isinstance(page, list):
+                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of {what}")
+            try:
+                found += [model.model_validate(item) for item in page]
+            except ValidationError as exc:
+                raise self._shape(endpoint, exc) from None
+        return found
+
     # --- calls --------------------------------------------------------------------------
 
     def issues(self, labels: list[str], state: str = "open") -> list[Issue]:
         """Issues carrying every label in ``labels`` (GitHub's rule); pull requests left out."""
         params = {"labels": ",".join(labels), "state": state, "per_page": str(self.per_page)}
-        found: list[Issue] = []
-        for endpoint, page in self._pages(f"{self._repo()}/issues", params):
-            if not isinstance(page, list):
-                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of issues")
-            try:
-                items = [Issue.model_validate(item) for item in page]
-            except ValidationError as exc:
-                raise self._shape(endpoint, exc) from None
-            found += [issue for issue in items if issue.pull_request is None]
-        return found
+        items = self._listed(f"{self._repo()}/issues", params, Issue, "issues")
+        return [issue for issue in items if issue.pull_request is None]
 
     def issue_comments(self, number: int) -> list[IssueComment]:
         """Every comment of issue ``number``, oldest first (GitHub's order)."""
         params = {"per_page": str(self.per_page)}
-        found: list[IssueComment] = []
-        for endpoint, page in self._pages(f"{self._repo()}/issues/{number}/comments", params):
-            if not isinstance(page, list):
-                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of comments")
-            try:
-                found += [IssueComment.model_validate(item) for item in page]
-            except ValidationError as exc:
-                raise self._shape(endpoint, exc) from None
-        return found
+        return self._listed(f"{self._repo()}/issues/{number}/comments", params, IssueComment, "comments")
 
     def check_runs(self, ref: str) -> list[CheckRun]:
         """The latest check run of each name for the commit ``ref``."""
@@ -372,30 +373,16 @@ class GitHubClient:
         params = {"state": state, "per_page": str(self.per_page)}
         if severities:
             params["severity"] = ",".join(severities)
-        alerts: list[DependabotAlert] = []
-        for endpoint, page in self._pages(f"{self._repo()}/dependabot/alerts", params, "Dependabot alerts"):
-            if not isinstance(page, list):
-                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of alerts")
-            try:
-                alerts += [DependabotAlert.model_validate(item) for item in page]
-            except ValidationError as exc:
-                raise self._shape(endpoint, exc) from None
-        return alerts
+        path = f"{self._repo()}/dependabot/alerts"
+        return self._listed(path, params, DependabotAlert, "alerts", "Dependabot alerts")
 
     def secret_scanning_alerts(self, state: str | None = "open") -> list[SecretScanningAlert]:
         """Secret-scanning alerts in ``state`` (``open`` or ``resolved``; None: every state)."""
         params = {"per_page": str(self.per_page)}
         if state:
             params["state"] = state
-        alerts: list[SecretScanningAlert] = []
-        for endpoint, page in self._pages(f"{self._repo()}/secret-scanning/alerts", params, "secret scanning"):
-            if not isinstance(page, list):
-                raise GitHubError(f"GitHub {endpoint}: unexpected answer: expected a list of alerts")
-            try:
-                alerts += [SecretScanningAlert.model_validate(item) for item in page]
-            except ValidationError as exc:
-                raise self._shape(endpoint, exc) from None
-        return alerts
+        path = f"{self._repo()}/secret-scanning/alerts"
+        return self._listed(path, params, SecretScanningAlert, "alerts", "secret scanning")
 
     def tag_commit(self, tag: str) -> TagCommit:
         """The commit a tag names on GitHub; an annotated tag is followed to its commit."""
