@@ -18,7 +18,7 @@ import pytest
 from checks.artifacts import ArtifactError
 from checks.release_artifacts.changelog import release_notes
 from checks.release_artifacts.sarif import load_sarif, severity_of_score
-from checks.release_artifacts.sbom import check_cyclonedx, check_spdx
+from checks.release_artifacts.sbom import check_cyclonedx, check_spdx, is_iri
 
 TODAY = date(2026, 11, 27)
 WORKSPACE_CHANGELOG = Path(__file__).resolve().parents[2] / "sandbox" / "workspace" / "CHANGELOG.md"
@@ -198,6 +198,19 @@ CYCLONEDX_CASES: dict[str, tuple[str, tuple[str, ...]]] = {
         _text(_changed(CYCLONEDX, _set(["serialNumber"], "urn:uuid:NOT-A-UUID"))),
         ("$.serialNumber",),
     ),
+    "bad_iri_reference": (
+        _text(
+            _changed(
+                CYCLONEDX,
+                _set(["components", 0, "externalReferences"], [{"type": "website", "url": "http://exa mple.com/<x>"}]),
+            )
+        ),
+        ("$.components[0].externalReferences[0].url", "not valid under any of the given schemas"),
+    ),
+    "spec_without_json_schema": (
+        _text(_changed(CYCLONEDX, _set(["specVersion"], "1.1"))),
+        ("CycloneDX 1.1 has no JSON schema",),
+    ),
     "another_version": (
         _text(_changed(CYCLONEDX, _set(["metadata", "component", "version"], "0.2.0"))),
         ("metadata.component.version is '0.2.0'", "release is v0.1.0", "another version"),
@@ -220,6 +233,67 @@ def test_bad_cyclonedx_fails_naming_file_and_problem(tmp_path: Path, case: str) 
     path = tmp_path / "icupa.cdx.json"
     path.write_text(content, encoding="utf-8")
     _expect_error(lambda: check_cyclonedx(path, "v0.1.0"), path, *needles)
+
+
+# IRIs on both sides of RFC 3987's lines: spaces and angle brackets, bad percent-escapes,
+# non-characters, private-use characters outside and inside the query, IPv6 hosts, bare
+# references (relative paths, fragments, network-path references), and non-strings.
+IRI_SAMPLES = [
+    "https://registry.npmjs.org/fastify/-/fastify-5.12.8.tgz",
+    "git+https://github.com/fastify/fastify.git",
+    "https://github.com/fastify/fastify#readme",
+    "http://例え.jp/パス?クエリ=値#断片",
+    "http://example.com/caf\u00e9",
+    "http://exa mple.com/",
+    "http://example.com/<x>",
+    "http://example.com/%zz",
+    "http://example.com/%4",
+    "http://example.com/\ufffe",
+    "http://example.com/\ue000",
+    "http://example.com/?q=\ue000",
+    "http://example.com/#\ue000",
+    "http://[2001:db8:0:0:0:0:0:1]:8080/path",
+    "http://[v7.abc]/",
+    "http://[::1/path",
+    "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+    "mailto:amara.uwase@example.com",
+    "../relative/path",
+    "#fragment-only",
+    "//host.example/path",
+    "",
+    "a:b:c",
+    "1http://bad-scheme.example",
+    "http://example.com/\u00a0",
+    "http://example.com/\x7f",
+    "http://example.com/\\back",
+    "http://user@host:notaport/",
+    'http://example.com/"quoted"',
+    "http://example.com/{template}",
+    "http://example.com/|pipe",
+]
+
+
+@pytest.mark.parametrize("reference", [False, True], ids=["iri", "iri-reference"])
+@pytest.mark.parametrize("sample", IRI_SAMPLES)
+def test_the_quick_iri_check_agrees_with_the_rfc3987_grammar(sample: str, reference: bool) -> None:
+    """``is_iri`` against rfc3987-syntax's Earley parser of the RFC 3987 grammar (the slow default)."""
+    from rfc3987_syntax import is_valid_syntax
+
+    expected = is_valid_syntax("iri_reference" if reference else "iri", sample)
+    assert is_iri(sample, reference=reference) is expected
+
+
+@pytest.mark.parametrize("sample", ["http://[::1]:8080/path", "https://[2001:db8::1]/"])
+def test_compressed_ipv6_hosts_are_iris(sample: str) -> None:
+    """RFC 3986 section 3.2.2 allows ``::``; rfc3987-syntax 1.1.0's grammar rejects it (its bug)."""
+    assert is_iri(sample)
+    assert is_iri(sample, reference=True)
+
+
+@pytest.mark.parametrize("value", [None, 3, ["http://example.com"]])
+def test_the_quick_iri_check_passes_non_strings(value: object) -> None:
+    assert is_iri(value)
+    assert is_iri(value, reference=True)
 
 
 def test_missing_cyclonedx_fails(tmp_path: Path) -> None:
