@@ -14,8 +14,8 @@ from checks.artifacts import settings as artifact_settings
 from checks.platform import Platform, PlatformError, load_platform
 from checks.remote import settings as remote_settings
 from checks.remote.fixtures import check_settings, github, remotes  # noqa: F401
+from checks.rollback_settings import RollbackSettings, rollback_settings
 from checks.rollout import RolloutSettings, RolloutSettingsError, rollout_settings
-from checks.test_rollback import RollbackSettings, rollback_settings
 from plugin import ActionResult, release_action
 from plugin.runtime import get_runtime
 from plugin.settings import Settings

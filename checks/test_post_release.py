@@ -47,6 +47,7 @@ from checks.post_release import (
 )
 from checks.remote.fakes import FakeSlack
 from checks.remote.slack import SlackError, mask_webhook, post_webhook
+from checks.rollback_settings import RollbackSettings
 from checks.rollout import (
     LOG_HEADER,
     STAGES,
@@ -59,7 +60,6 @@ from checks.rollout import (
     snapshot_problems,
     write_json,
 )
-from checks.test_rollback import RollbackSettings
 from plugin.ledger import actor, utc_now
 from plugin.runtime import get_runtime
 from plugin.settings import Settings

@@ -36,6 +36,7 @@ from checks.canary.analysis import (
 )
 from checks.canary.watch import say, watch
 from checks.platform import Platform
+from checks.rollback_settings import RollbackSettings
 from checks.rollout import (
     LOG_HEADER,
     STAGES,
@@ -52,7 +53,6 @@ from checks.rollout import (
     snapshot_problems,
     write_json,
 )
-from checks.test_rollback import RollbackSettings
 from plugin import ActionResult
 from plugin.allure_support import alluredir
 from plugin.ledger import actor, utc_now

@@ -7,12 +7,18 @@ Checked in the system Chromium through Playwright (never ``playwright install``)
   192 px and a 512 px icon (Chrome's installability criteria);
 - a service worker registers for the page, becomes active, and its scope covers
   ``start_url``.
+
+Playwright's sync API refuses to start in a thread that runs an asyncio event loop (as the
+smoke flows' session Playwright does once it started), so there the check runs in a thread
+of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
@@ -119,6 +125,15 @@ def _load_manifest(
 
 def check_installable(url: str, *, timeout_s: float = 30.0) -> PwaReport:
     """Load ``url`` in Chromium and check its manifest and service worker."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _check_installable(url, timeout_s)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pwa-check") as pool:
+        return pool.submit(_check_installable, url, timeout_s).result()
+
+
+def _check_installable(url: str, timeout_s: float) -> PwaReport:
     timeout_ms = timeout_s * 1000
     problems: list[str] = []
     manifest: dict[str, Any] | None = None

@@ -4,8 +4,8 @@ Lighthouse (``lighthouse/runner.py``) on production's PWA, the configured paths 
 ``[targets.<t>.checks.lighthouse]`` with ``[targets.<t>.checks.promotion].lighthouse_runs``
 runs each (a synthetic check, not the review's median of three), judged by the same
 ``lighthouserc.json`` (``lighthouse/assertions.py``); reports under
-``<output_dir>/synthetic-production/``. (Installability, a Playwright check, stays with the
-review: the smoke flows' session Playwright would be running in this thread by now.)
+``<output_dir>/synthetic-production/``; and the PWA's installability (``lighthouse/pwa.py``),
+which Lighthouse 12 no longer audits, re-checked on production.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from checks.platform import Platform
 from checks.promotion import PromotionError
 from checks.promotion import from_target as promotion_from_target
 from lighthouse.assertions import Evaluation, LighthouseRcError, evaluate, load_lighthouserc
+from lighthouse.pwa import check_installable
 from lighthouse.runner import RunnerConfig, RunnerError, RunResult, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettings, LighthouseSettingsError, from_table
 from plugin.allure_support import alluredir
@@ -101,3 +102,13 @@ def test_lighthouse_synthetic_meets_the_thresholds(
     short = {url: count for url, count in usable.items() if count < synthetic_settings.runs}
     assert not short, f"URLs without {synthetic_settings.runs} usable runs: {short}\n{summary(synthetic_runs)}"
     assert evaluation.passed, "\n".join(evaluation.failures()) + "\n\n" + text
+
+
+def test_pwa_installable_in_production(
+    platform: Platform, synthetic_settings: LighthouseSettings, release_settings: Settings, pytestconfig: pytest.Config
+) -> None:
+    """The manifest and service worker of the promoted release, as the staging check saw them."""
+    report = check_installable(platform.web_url, timeout_s=synthetic_settings.pwa_timeout_s)
+    if alluredir(pytestconfig) is not None:
+        allure.attach(report.message(), name="PWA installability", attachment_type=allure.attachment_type.TEXT)
+    assert report.installable, f"{platform.env} ({release_settings.version}): {report.message()}"

@@ -22,7 +22,7 @@ from plugin.masking import mask_structure
 from plugin.ordering import BarrierItem, annotate, order
 from plugin.phases import UNITS, Unit
 from plugin.plan import plan_lines
-from plugin.runtime import MARKS_KEY, RUNTIME_KEY, Runtime, make_runtime
+from plugin.runtime import MARKS_KEY, RUNTIME_KEY, USAGE_ERROR_KEY, Runtime, make_runtime
 from plugin.scheduler import barrier_rank
 from plugin.settings import add_options, resolve_settings
 from plugin.verdict import Evidence, Tally, Verdict, decide, rollback_line, table_lines
@@ -174,10 +174,29 @@ class ReleaseGate:
     def pytest_collection_modifyitems(
         self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
     ) -> Generator[None, object, object]:
-        annotate(config, self.runtime, items)
+        usage: pytest.UsageError | None = None
+        try:
+            annotate(config, self.runtime, items)
+        except pytest.UsageError as exc:
+            usage = self._usage_error_on_worker(exc)
         result = yield
-        order(config, self.runtime, session, items)
+        if usage is None:
+            try:
+                order(config, self.runtime, session, items)
+            except pytest.UsageError as exc:
+                usage = self._usage_error_on_worker(exc)
+        if usage is not None:
+            # A worker that raised would die, and xdist's controller would end in an
+            # INTERNALERROR ("no active workers"); the worker runs nothing and the controller
+            # reports the message with pytest's usage-error exit code instead.
+            self.config.workeroutput[USAGE_ERROR_KEY] = str(usage)  # type: ignore[attr-defined]
+            items.clear()
         return result
+
+    def _usage_error_on_worker(self, exc: pytest.UsageError) -> pytest.UsageError:
+        if not self.runtime.is_worker:
+            raise exc
+        return exc
 
     @pytest.hookimpl
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
@@ -301,6 +320,9 @@ class ReleaseGate:
             return  # nothing ran, so there is nothing to judge
         if exitstatus == pytest.ExitCode.USAGE_ERROR:
             return  # pytest has said what is wrong; there is no run to judge
+        if self.controller is not None and self.controller.usage_error is not None:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
+            return  # the workers found bad input while collecting; the summary says what
         if not self._gate_requested():
             return
         if self.controller is None and runtime.current_unit is not None:
@@ -378,6 +400,8 @@ class ReleaseGate:
     @pytest.hookimpl
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         verdict, runtime = self.verdict, self.runtime
+        if self.controller is not None and self.controller.usage_error is not None:
+            terminalreporter.write_line(f"ERROR: {self.controller.usage_error}", red=True)
         if verdict is None:
             return
         tr = terminalreporter

@@ -17,6 +17,7 @@ from plugin.phases import Unit
 from plugin.settings import Settings
 
 WORKERINPUT_KEY: Final = "release_gate_run"
+USAGE_ERROR_KEY: Final = "release_gate_usage_error"  # workeroutput: a usage error a worker found
 
 
 def new_run_id() -> str:

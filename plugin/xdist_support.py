@@ -8,7 +8,7 @@ import pytest
 from xdist.workermanage import parse_tx_spec_config
 
 from plugin.engine import RuntimeDecider
-from plugin.runtime import WORKERINPUT_KEY, Runtime
+from plugin.runtime import USAGE_ERROR_KEY, WORKERINPUT_KEY, Runtime
 from plugin.scheduler import PhaseBarrierScheduling
 
 
@@ -19,6 +19,14 @@ class XdistController:
         self.runtime = runtime
         self.session = session
         self.scheduler: PhaseBarrierScheduling | None = None
+        self.usage_error: str | None = None
+
+    @pytest.hookimpl
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        """Keep the first usage error a worker found while collecting (bad markers, actions)."""
+        message = getattr(node, "workeroutput", {}).get(USAGE_ERROR_KEY)
+        if message is not None and self.usage_error is None:
+            self.usage_error = str(message)
 
     @pytest.hookimpl
     def pytest_configure_node(self, node: Any) -> None:

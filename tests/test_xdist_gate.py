@@ -118,3 +118,30 @@ def test_workers_keep_the_rootdir_when_an_option_names_a_folder_outside(
     result.stdout.fnmatch_lines(["*RELEASE GATE: PASSED*"])
     assert result.ret == 0
     assert len(list(outside.glob("*-result.json"))) == 4
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (
+            '@pytest.mark.phase("prerelease", "review")\ndef test_typo(): pass\n',
+            "*ERROR: release gate: bad gate test markers:*",
+        ),
+        (
+            '@pytest.mark.phase("validate", "install")\ndef test_gate(): pass\n\ndef test_no_phase(): pass\n',
+            "*ERROR: release gate: gate tests need @pytest.mark.phase*",
+        ),
+    ],
+    ids=["unknown_phase", "missing_phase"],
+)
+def test_usage_error_found_by_workers_is_a_usage_error(pytester: pytest.Pytester, source: str, message: str) -> None:
+    """Workers collect under xdist: their usage error reaches the controller as exit 4 with the
+    message, as a serial run gives it, not as an INTERNALERROR of a controller without workers."""
+    pytester.makepyfile(test_bad="import pytest\n\n" + source)
+    for args in ([], ["-n", "2"]):
+        result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+        output = result.stdout.str() + result.stderr.str()
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, (args, output)
+        assert "INTERNALERROR" not in output
+        assert "RELEASE GATE: PASSED" not in output
+        (result.stdout if args else result.stderr).fnmatch_lines([message])

@@ -26,6 +26,16 @@ def test_a_page_with_manifest_and_service_worker_is_installable(site: str) -> No
     assert report.manifest_url == f"{site}/manifest.webmanifest"
 
 
+def test_the_check_runs_where_an_event_loop_is_running(site: str) -> None:
+    """As in the production final checks, after the smoke flows' Playwright session started."""
+    import asyncio
+
+    async def inside_a_loop() -> bool:
+        return check_installable(f"{site}/pwa.html", timeout_s=20).installable
+
+    assert asyncio.run(inside_a_loop())
+
+
 def test_a_page_that_does_not_load_is_not_installable(site: str) -> None:
     report = check_installable(f"{site}/broken", timeout_s=20)
     assert report.problems == ("the page did not load: HTTP 500",)
