@@ -5,7 +5,7 @@ Settings: ``[targets.<t>.checks.post_release]`` (validated strictly, unknown key
     oncall = "jean.mugabo"                    # who owns the window (or oncall_env = "VAR")
     dashboards = ["ICUPA/rollout"]
     archive_dir = "artifacts/archive/{version}"   # one archive folder per release
-    lighthouse_dir = "artifacts/lighthouse"   # must hold index.json (the Lighthouse suite's)
+    lighthouse_dir = "artifacts/lighthouse"   # its index.json names the release's reports
     coverage_dir = "artifacts/coverage"       # the validate phase's kept coverage reports
     changelog = "sandbox/workspace/CHANGELOG.md"  # must have a section for the version
     outcomes = "artifacts/releases/{version}/outcomes.md"  # written by the gate, then checked
@@ -168,6 +168,43 @@ def files_to_archive(folder: Path, required: tuple[str, ...] = ()) -> list[tuple
     for name in required:
         if name not in names:
             raise ArtifactError(folder / name, "no such file: it must be archived with the release")
+    return found
+
+
+def lighthouse_files(folder: Path) -> list[tuple[Path, str]]:
+    """The release-day Lighthouse reports that ``index.json`` lists, and the index, as ``(path, name)``.
+
+    The index is what ``lighthouse/test_lighthouse.py`` wrote when it archived the release's
+    runs, with each file's SHA-256; the folder itself may hold reports of other runs (other
+    URLs, earlier releases), which do not belong to this release's archive. A listed file that
+    is missing, or differs from its checksum, is an :class:`ArtifactError`."""
+    index = folder / "index.json"
+    try:
+        document = json.loads(index.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ArtifactError(index, "no such file: the release-day Lighthouse check did not archive its runs") from None
+    except OSError as exc:
+        raise ArtifactError(index, f"cannot read: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(index, f"not valid JSON: {exc}") from None
+    entries = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise ArtifactError(index, "lists no files (a 'files' list of path and sha256)")
+    found = [(index, "index.json")]
+    root = folder.resolve()
+    for number, entry in enumerate(entries):
+        fields = entry if isinstance(entry, dict) else {}
+        if not isinstance(fields.get("path"), str) or not isinstance(fields.get("sha256"), str):
+            raise ArtifactError(index, f"files[{number}] is not an object with a path and a sha256")
+        path = folder / entry["path"]
+        if not path.resolve().is_relative_to(root):
+            raise ArtifactError(index, f"files[{number}]: {entry['path']} is outside {folder}")
+        if not path.is_file():
+            raise ArtifactError(path, "listed in index.json, but missing")
+        digest, _ = checksum(path)
+        if digest != entry["sha256"]:
+            raise ArtifactError(path, "changed since the release-day check listed it (SHA-256 differs from index.json)")
+        found.append((path, entry["path"]))
     return found
 
 

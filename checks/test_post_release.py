@@ -41,6 +41,7 @@ from checks.post_release import (
     files_to_archive,
     handoff_entry,
     incidents_entry,
+    lighthouse_files,
     post_release_settings,
     release_incidents,
     verify_sums,
@@ -276,7 +277,7 @@ def test_dashboard_export_is_archived(
 @pytest.mark.checklist("post_release.records.archive_lighthouse")
 def test_lighthouse_reports_are_archived(post_release: PostReleaseSettings, pytestconfig: pytest.Config) -> None:
     try:
-        files = files_to_archive(post_release.lighthouse_dir, required=("index.json",))
+        files = lighthouse_files(post_release.lighthouse_dir)
     except ArtifactError as exc:
         pytest.fail(f"Lighthouse reports: {exc}", pytrace=False)
     _archive("lighthouse", files, post_release, pytestconfig)

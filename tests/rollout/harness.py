@@ -7,6 +7,7 @@ a copy of ``release.toml``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -153,8 +154,11 @@ def write_release_artifacts(records: Path) -> None:
     index (``lighthouse/test_lighthouse.py`` writes ``index.json``) and coverage reports."""
     lighthouse = records / "lighthouse" / "127.0.0.1_web"
     lighthouse.mkdir(parents=True)
-    (lighthouse / "run-1.report.json").write_text('{"audits": {}}\n', encoding="utf-8")
-    (records / "lighthouse" / "index.json").write_text('{"runs": ["127.0.0.1_web/run-1.report.json"]}\n', "utf-8")
+    report = lighthouse / "run-1.report.json"
+    report.write_text('{"audits": {}}\n', encoding="utf-8")
+    digest = hashlib.sha256(report.read_bytes()).hexdigest()
+    index = {"runs": ["127.0.0.1_web run #1"], "files": [{"path": "127.0.0.1_web/run-1.report.json", "sha256": digest}]}
+    (records / "lighthouse" / "index.json").write_text(json.dumps(index) + "\n", encoding="utf-8")
     coverage = records / "coverage" / "agents-service"
     coverage.mkdir(parents=True)
     (coverage / "cobertura-coverage.xml").write_text('<coverage line-rate="0.9"/>\n', encoding="utf-8")
