@@ -4,7 +4,8 @@
 [targets.sandbox.checks.lighthouse]
 config = "lighthouse/lighthouserc.json"   # Lighthouse CI assert format, relative to the root
 paths = ["/", "/?tenant=kigali-bistro#/cart"]   # joined to the environment's web URL
-runs = 3                                   # runs per URL
+runs = 3                                   # runs per URL of the release candidate (validate)
+review_runs = 3                            # runs per URL of the pre-release review of staging (default: runs)
 parallel = 2                               # Lighthouse processes at once
 timeout_s = 120                            # per run
 output_dir = "artifacts/lighthouse"        # reports: <output_dir>/<url-slug>/run-<n>.report.{json,html}
@@ -25,6 +26,7 @@ _DEFAULTS: dict[str, Any] = {
     "config": "lighthouse/lighthouserc.json",
     "paths": ["/"],
     "runs": 3,
+    "review_runs": None,
     "parallel": 2,
     "timeout_s": 120,
     "output_dir": "artifacts/lighthouse",
@@ -41,6 +43,7 @@ class LighthouseSettings:
     config: Path
     paths: tuple[str, ...]
     runs: int
+    review_runs: int
     parallel: int
     timeout_s: float
     output_dir: Path
@@ -58,7 +61,9 @@ def from_table(table: dict[str, Any] | None, rootdir: Path, target: str) -> Ligh
     if unknown:
         raise LighthouseSettingsError(f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(_DEFAULTS)}")
     merged = {**_DEFAULTS, **raw}
-    for key in ("runs", "parallel"):
+    if merged["review_runs"] is None:
+        merged["review_runs"] = merged["runs"]
+    for key in ("runs", "review_runs", "parallel"):
         if isinstance(merged[key], bool) or not isinstance(merged[key], int) or merged[key] < 1:
             raise LighthouseSettingsError(f"{where}.{key}: a whole number of at least 1, not {merged[key]!r}")
     for key in ("timeout_s", "pwa_timeout_s"):
@@ -74,6 +79,7 @@ def from_table(table: dict[str, Any] | None, rootdir: Path, target: str) -> Ligh
         config=rootdir / merged["config"],
         paths=tuple(paths),
         runs=merged["runs"],
+        review_runs=merged["review_runs"],
         parallel=merged["parallel"],
         timeout_s=float(merged["timeout_s"]),
         output_dir=rootdir / merged["output_dir"],

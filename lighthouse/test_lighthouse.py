@@ -1,17 +1,26 @@
-"""Lighthouse on the staging web app: pre-release review, CI assertions, release-day confirmation.
+"""Lighthouse: the pre-release review on staging, and the release candidate in validate.
 
-Runs ``[targets.<t>.checks.lighthouse].runs`` Lighthouse runs of each configured path of the
-environment's web URL once per session (``lighthouse/runner.py``) and judges them with the
-target's ``lighthouserc.json`` (``lighthouse/assertions.py``). pre_release and validate run
-before ``deploy_staging``, so they measure whatever staging serves now; a staging web server
-that serves no release yet (no ``/version.json``) fails them with that message, rather than
-measuring a placeholder.
+Each measurement is Lighthouse runs of each configured path (``lighthouse/runner.py``),
+once per release run, judged with the target's ``lighthouserc.json``
+(``lighthouse/assertions.py``): ``[targets.<t>.checks.lighthouse].runs`` runs of the release
+candidate, ``review_runs`` of staging.
+
+- ``pre_release/review`` measures what staging serves now (pre_release runs before
+  ``deploy_staging``: the previous release). A staging web server that serves no release yet
+  (no ``/version.json``) fails it with that message, rather than measuring a placeholder.
+- ``validate`` measures the release candidate: the bundle the ``web_build`` action wrote,
+  served on loopback (``lighthouse/preview.py``), as the CI workflow's Lighthouse job does
+  for a pull request. Its reports go to ``<output_dir>/candidate/`` and are the ones the
+  release archives (``index.json``); the PWA installability check runs on it too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shutil
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +28,15 @@ import allure
 import httpx
 import pytest
 
+from checks.artifacts.settings import ArtifactSettingsError, variables
+from checks.artifacts.settings import from_target as artifacts_from_target
 from checks.platform import Platform
 from lighthouse.assertions import Evaluation, LighthouseRc, LighthouseRcError, evaluate, load_lighthouserc
+from lighthouse.preview import PreviewError, preview
 from lighthouse.pwa import check_installable
 from lighthouse.runner import RunnerConfig, RunnerError, RunResult, result_from_dict, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettings, LighthouseSettingsError, from_table
+from plugin import ActionResult
 from plugin.allure_support import alluredir
 from plugin.ledger import actor
 from plugin.once import once_per_run
@@ -74,6 +87,33 @@ def served_web_version(platform: Platform) -> str:
     return version
 
 
+def _measure_once(
+    pytestconfig: pytest.Config,
+    name: str,
+    settings: LighthouseSettings,
+    output_dir: Path,
+    measure: Callable[[RunnerConfig], list[RunResult]],
+) -> list[RunResult]:
+    """``measure`` with the target's runner settings, once per release run.
+
+    Under xdist the first worker to ask runs Lighthouse, and the others read its results
+    (the LHRs from their files) instead of measuring again.
+    """
+    config = RunnerConfig(
+        output_dir=output_dir, runs=settings.runs, parallel=settings.parallel, timeout_s=settings.timeout_s
+    )
+
+    def produce() -> list[dict[str, Any]]:
+        try:
+            return [run.to_dict() for run in measure(config)]
+        except (RunnerError, PreviewError) as exc:
+            pytest.fail(str(exc), pytrace=False)
+
+    jobs = len(settings.paths) * config.runs
+    budget = config.timeout_s * (jobs // max(config.parallel, 1) + 1) + 60
+    return [result_from_dict(run) for run in once_per_run(pytestconfig, name, produce, budget)]
+
+
 @pytest.fixture(scope="session")
 def lighthouse_runs(
     platform: Platform,
@@ -81,29 +121,51 @@ def lighthouse_runs(
     lighthouse_settings: LighthouseSettings,
     pytestconfig: pytest.Config,
 ) -> list[RunResult]:
-    """Every run of every configured URL, failed runs included (they are never dropped).
-
-    Once per release run: under xdist the first worker to ask runs Lighthouse, and the others
-    read its results (the LHRs from their files) instead of measuring again.
-    """
-    config = RunnerConfig(
-        output_dir=lighthouse_settings.output_dir,
-        runs=lighthouse_settings.runs,
-        parallel=lighthouse_settings.parallel,
-        timeout_s=lighthouse_settings.timeout_s,
-    )
+    """``review_runs`` runs of every configured URL of staging, failed runs included (never dropped)."""
     urls = lighthouse_settings.urls(platform.web_url)
+    return _measure_once(
+        pytestconfig,
+        "lighthouse-runs",
+        replace(lighthouse_settings, runs=lighthouse_settings.review_runs),
+        lighthouse_settings.output_dir,
+        lambda config: run_lighthouse(urls, config),
+    )
 
-    def measure() -> list[dict[str, Any]]:
-        try:
-            return [run.to_dict() for run in run_lighthouse(urls, config)]
-        except RunnerError as exc:
-            pytest.fail(str(exc), pytrace=False)
 
-    jobs = len(urls) * config.runs
-    budget = config.timeout_s * (jobs // max(config.parallel, 1) + 1) + 60
-    recorded = once_per_run(pytestconfig, "lighthouse-runs", measure, budget)
-    return [result_from_dict(run) for run in recorded]
+@pytest.fixture(scope="session")
+def candidate_dist(release_settings: Settings, pytestconfig: pytest.Config) -> Path:
+    """The folder the web build writes (``[targets.<t>.checks.artifacts].web_dist``)."""
+    try:
+        return artifacts_from_target(release_settings).resolve(variables(get_runtime(pytestconfig))).web_dist
+    except ArtifactSettingsError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def candidate_runs(
+    web_build: ActionResult,
+    candidate_dist: Path,
+    lighthouse_settings: LighthouseSettings,
+    pytestconfig: pytest.Config,
+) -> list[RunResult]:
+    """Every run of every configured path of the release candidate's bundle, served on loopback.
+
+    The candidate's folder of reports is emptied first: reports of an earlier candidate (on
+    another ephemeral port) are not this release's.
+    """
+
+    def measure(config: RunnerConfig) -> list[RunResult]:
+        shutil.rmtree(config.output_dir, ignore_errors=True)
+        with preview(candidate_dist) as base:
+            return run_lighthouse(lighthouse_settings.urls(base), config)
+
+    output_dir = lighthouse_settings.output_dir / "candidate"
+    return _measure_once(pytestconfig, "lighthouse-candidate-runs", lighthouse_settings, output_dir, measure)
+
+
+@pytest.fixture(scope="session")
+def candidate_evaluation(lighthouserc: LighthouseRc, candidate_runs: list[RunResult]) -> Evaluation:
+    return evaluate(lighthouserc, candidate_runs)
 
 
 @pytest.fixture(scope="session")
@@ -152,57 +214,65 @@ def test_lighthouse_performance_review(
     assert lighthouse_evaluation.passed, text
 
 
-# --- validate: the CI workflow's assertions, release-day confirmation ---------------------
+# --- validate: the release candidate (the CI workflow's assertions, release-day confirmation) ---
 
 
 @pytest.mark.phase("validate", "pipeline")
 @pytest.mark.checklist("validate.ci.lighthouse_workflow")
-def test_lighthouserc_assertions_pass(lighthouse_evaluation: Evaluation, pytestconfig: pytest.Config) -> None:
-    """``lighthouserc.json``'s error-level assertions pass on every URL; no run failed."""
-    report = lighthouse_evaluation.report()
-    _attach_text(pytestconfig, "lighthouserc assertions", report)
-    assert lighthouse_evaluation.passed, "\n".join(lighthouse_evaluation.failures()) + "\n\n" + report
+def test_lighthouserc_assertions_pass(
+    candidate_runs: list[RunResult], candidate_evaluation: Evaluation, pytestconfig: pytest.Config
+) -> None:
+    """``lighthouserc.json``'s error-level assertions pass on every URL of the candidate; no run failed."""
+    report = f"{summary(candidate_runs)}\n\n{candidate_evaluation.report()}"
+    _attach_text(pytestconfig, "lighthouserc assertions (release candidate)", report)
+    assert candidate_evaluation.passed, "\n".join(candidate_evaluation.failures()) + "\n\n" + report
 
 
 @pytest.mark.phase("validate", "confirm")
 @pytest.mark.checklist("validate.confirm.lighthouse_thresholds_met")
 def test_lighthouse_thresholds_met(
-    lighthouse_runs: list[RunResult],
-    lighthouse_evaluation: Evaluation,
-    lighthouse_settings: LighthouseSettings,
-    platform: Platform,
+    candidate_runs: list[RunResult], candidate_evaluation: Evaluation, lighthouse_settings: LighthouseSettings
 ) -> None:
-    """Each configured URL was measured ``runs`` times, all runs usable, thresholds met."""
-    urls = lighthouse_settings.urls(platform.web_url)
-    counts = {url: sum(1 for run in lighthouse_runs if run.url == url and run.ok) for url in urls}
+    """Each configured path of the candidate was measured ``runs`` times, all usable, thresholds met."""
+    measured = {run.url for run in candidate_runs}
+    paths = len(lighthouse_settings.paths)
+    assert len(measured) == paths, f"{len(measured)} URLs measured for {paths} paths\n{summary(candidate_runs)}"
+    counts = {url: sum(1 for run in candidate_runs if run.url == url and run.ok) for url in sorted(measured)}
     short = {url: count for url, count in counts.items() if count < lighthouse_settings.runs}
-    assert not short, (
-        f"URLs with fewer than {lighthouse_settings.runs} usable runs: {short}\n{summary(lighthouse_runs)}"
-    )
-    assert lighthouse_evaluation.passed, "\n".join(lighthouse_evaluation.failures())
+    assert not short, f"URLs with fewer than {lighthouse_settings.runs} usable runs: {short}\n{summary(candidate_runs)}"
+    assert candidate_evaluation.passed, "\n".join(candidate_evaluation.failures())
 
 
 @pytest.mark.phase("validate", "confirm")
 @pytest.mark.checklist("validate.confirm.lighthouse_thresholds_met")
 def test_pwa_installable(
-    served_web_version: str, platform: Platform, lighthouse_settings: LighthouseSettings, pytestconfig: pytest.Config
+    web_build: ActionResult,
+    candidate_dist: Path,
+    lighthouse_settings: LighthouseSettings,
+    pytestconfig: pytest.Config,
 ) -> None:
-    """Installability (manifest and service worker), which Lighthouse 12 no longer audits."""
-    report = check_installable(platform.web_url, timeout_s=lighthouse_settings.pwa_timeout_s)
-    _attach_text(pytestconfig, "PWA installability", report.message())
+    """The candidate's installability (manifest and service worker), which Lighthouse 12 no longer audits."""
+    try:
+        with preview(candidate_dist) as base:
+            report = check_installable(base, timeout_s=lighthouse_settings.pwa_timeout_s)
+    except PreviewError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    _attach_text(pytestconfig, "PWA installability (release candidate)", report.message())
     assert report.installable, report.message()
 
 
 @pytest.mark.phase("validate", "confirm")
 @pytest.mark.checklist("validate.confirm.lighthouse_archived")
 def test_lighthouse_reports_archived(
-    lighthouse_runs: list[RunResult], lighthouse_settings: LighthouseSettings, pytestconfig: pytest.Config
+    candidate_runs: list[RunResult], lighthouse_settings: LighthouseSettings, pytestconfig: pytest.Config
 ) -> None:
-    """Each run's JSON and HTML report is under the archive folder; checksums go to the ledger."""
+    """Each candidate run's JSON and HTML report is under the archive folder; ``index.json``
+    lists them with their checksums (the post-release archive takes exactly these), and so
+    does the ledger."""
     root = lighthouse_settings.output_dir
     files: list[dict[str, Any]] = []
     problems: list[str] = []
-    for run in lighthouse_runs:
+    for run in candidate_runs:
         for path in (run.json_path, run.html_path):
             if not path.is_file() or path.stat().st_size == 0:
                 problems.append(f"{run.label}: {path} is missing or empty")
@@ -214,7 +284,7 @@ def test_lighthouse_reports_archived(
             files.append({"path": str(path.relative_to(root)), "sha256": sha256, "bytes": size, "run_ok": run.ok})
     assert not problems, "\n".join(problems)
     index = root / "index.json"
-    index.write_text(json.dumps({"runs": summary(lighthouse_runs).splitlines(), "files": files}, indent=2) + "\n")
+    index.write_text(json.dumps({"runs": summary(candidate_runs).splitlines(), "files": files}, indent=2) + "\n")
     runtime = get_runtime(pytestconfig)
     unit = runtime.current_unit.label if runtime.current_unit else None
     runtime.ledger.append(
@@ -228,4 +298,4 @@ def test_lighthouse_reports_archived(
             "actor": actor(),
         }
     )
-    _attach_reports(pytestconfig, lighthouse_runs)
+    _attach_reports(pytestconfig, candidate_runs)
