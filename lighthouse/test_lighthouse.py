@@ -145,13 +145,16 @@ def candidate_dist(release_settings: Settings, pytestconfig: pytest.Config) -> P
 def candidate_runs(
     web_build: ActionResult,
     candidate_dist: Path,
+    platform: Platform,
     lighthouse_settings: LighthouseSettings,
     pytestconfig: pytest.Config,
 ) -> list[RunResult]:
     """Every run of every configured path of the release candidate's bundle, served on loopback.
 
-    The candidate's folder of reports is emptied first: reports of an earlier candidate (on
-    another ephemeral port) are not this release's.
+    The bundle was built with staging's API addresses, so staging must be up (``platform``):
+    a page whose data requests fail would be measured as broken. The candidate's folder of
+    reports is emptied first: reports of an earlier candidate (on another ephemeral port) are
+    not this release's.
     """
 
     def measure(config: RunnerConfig) -> list[RunResult]:
