@@ -31,7 +31,7 @@ from sandbox.layout import SandboxUsageError
 from sandbox.platform import AGENTS_ARTIFACT, PartReport, Report, Sandbox, child_env
 from sandbox.postgres import STATEMENT_TIMEOUT
 from sandbox.prometheus import target_health
-from sandbox.state import AgentsRelease, SandboxError, load_state, save_state, utc_now
+from sandbox.state import AgentsRelease, SandboxError, load_state, save_state, utc_now, write_json_atomic
 
 VERSION_PATTERN: Final = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$")
 BROKEN_MIGRATION_NAME: Final = "29991231235959_broken_migration.sql"
@@ -169,6 +169,19 @@ def _db_counts(dsn: str) -> dict[str, int | None]:
         except psycopg.errors.UndefinedTable:
             counts["schema_migrations"] = None
     return counts
+
+
+def tenant_slugs(sandbox: Sandbox) -> list[str]:
+    """Every tenant of the environment's database, for the agents service's ``METRICS_TENANTS``.
+
+    Empty (with no error) before the schema exists; the service then creates a tenant's
+    series at its first event, as it does for a tenant added later.
+    """
+    with psycopg.connect(sandbox.dsn(), connect_timeout=5, options=STATEMENT_TIMEOUT) as conn:
+        exists = conn.execute("SELECT to_regclass('public.tenants')").fetchone()
+        if exists is None or exists[0] is None:
+            return []
+        return [str(row[0]) for row in conn.execute("SELECT slug FROM public.tenants ORDER BY slug").fetchall()]
 
 
 def deploy_migrations(sandbox: Sandbox) -> Report:
@@ -458,7 +471,13 @@ def activate_agents(sandbox: Sandbox, artifact: artifacts.Artifact, version: str
     old_port = state.agents_slot_port
     new_port = slots[1] if old_port == slots[0] else slots[0]
     release_dir = artifacts.unpack(artifact, paths.agents_releases)
-    spec = sandbox.spec_agents(release_dir, version, new_port)
+    try:
+        tenants = tenant_slugs(sandbox)
+    except psycopg.Error as exc:
+        tenants = []
+        report.messages.append(f"tenants not read ({type(exc).__name__}); their series start at their first event")
+    write_json_atomic(paths.agents_tenants_file, tenants)
+    spec = sandbox.spec_agents(release_dir, version, new_port, tenants)
     leftover = sandbox.stop_part(spec.name)
     if leftover != "not running":
         report.messages.append(f"stopped a leftover process on the spare slot {spec.name}: {leftover}")

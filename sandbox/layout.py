@@ -172,6 +172,11 @@ class StatePaths:
         return self.agents_dir / "upstream.json"
 
     @property
+    def agents_tenants_file(self) -> Path:
+        """The tenants the running agents service was started with (``METRICS_TENANTS``)."""
+        return self.agents_dir / "metrics-tenants.json"
+
+    @property
     def migrations_workdir(self) -> Path:
         return self.env_dir / "migrations"
 

@@ -8,12 +8,13 @@ a pid file for, `status` probes each without changing anything.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, replace
@@ -268,7 +269,8 @@ class Sandbox:
     def slot_name(self, port: int) -> str:
         return "agents-slot-a" if port == self.config.ports.agents_slots[0] else "agents-slot-b"
 
-    def spec_agents(self, release_dir: Path, version: str, port: int) -> PartSpec:
+    def spec_agents(self, release_dir: Path, version: str, port: int, tenants: Sequence[str] = ()) -> PartSpec:
+        """The agents service on ``port``; ``tenants`` get their canary series at 0 (``METRICS_TENANTS``)."""
         url = f"http://127.0.0.1:{port}/health"
         return PartSpec(
             name=self.slot_name(port),
@@ -284,6 +286,7 @@ class Sandbox:
                     "SANDBOX_FAULTS_FILE": str(self.paths.faults_file),
                     "SANDBOX_ENV": self.env,
                     "NODE_ENV": "production",
+                    "METRICS_TENANTS": ",".join(tenants),
                 }
             ),
         )
@@ -365,6 +368,14 @@ class Sandbox:
         spawned = self.start(spec)
         return spawned, wait_healthy(spec.name, spec.probe, timeout=spec.health_timeout, spawned=spawned)
 
+    def recorded_tenants(self) -> list[str]:
+        """The tenants the agents service was last started with; none if unknown or unreadable."""
+        try:
+            loaded = json.loads(self.paths.agents_tenants_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+        return [str(t) for t in loaded] if isinstance(loaded, list) else []
+
     def write_agents_upstream(self, port: int, version: str, digest: str) -> None:
         """Point the agents proxy at `port`; it picks the change up on its next request."""
         write_json_atomic(self.paths.agents_upstream_file, {"port": port, "version": version, "digest": digest})
@@ -381,7 +392,8 @@ class Sandbox:
         if state.agents_active is not None and state.agents_slot_port is not None:
             artifact = find_artifact(self.paths.artifacts_dir, AGENTS_ARTIFACT, state.agents_active.digest)
             release_dir = unpack(artifact, self.paths.agents_releases)
-            specs.append(self.spec_agents(release_dir, state.agents_active.version, state.agents_slot_port))
+            tenants = self.recorded_tenants()
+            specs.append(self.spec_agents(release_dir, state.agents_active.version, state.agents_slot_port, tenants))
             self.write_agents_upstream(state.agents_slot_port, state.agents_active.version, state.agents_active.digest)
         else:
             awaiting.append("agents")

@@ -142,6 +142,30 @@ def test_agents_web_deploy_rollback_and_restart(real_workspace: SandboxHarness) 
     assert httpx.get(f"{site}/__sandbox/health", timeout=5).json()["version"] == "v1.0.0"
 
 
+def _payment_failures(metrics_url: str, tenant: str) -> str | None:
+    """The sample line of the tenant's failed-payments counter, or None when the series is absent."""
+    wanted = f'payments_total{{tenant="{tenant}",outcome="failure"}}'
+    lines = httpx.get(metrics_url, timeout=5).text.splitlines()
+    return next((line for line in lines if line.startswith(wanted)), None)
+
+
+def test_agents_start_every_tenants_series_at_zero(real_workspace: SandboxHarness) -> None:
+    """Tenants from the database reach the service (METRICS_TENANTS), also after down and up,
+    so a tenant's first failed payment is an increase Prometheus' rate() can see."""
+    harness = real_workspace
+    assert harness.cli("up").returncode == 0
+    migrations = harness.cli("deploy", "migrations", timeout=300)
+    assert migrations.returncode == 0, migrations.stderr
+    agents = harness.cli("deploy", "agents", "--version", "v1.0.0", timeout=300)
+    assert agents.returncode == 0, agents.stderr
+    metrics = f"http://127.0.0.1:{harness.port_base + 3}/metrics"
+    assert _payment_failures(metrics, "kigali-bistro") == 'payments_total{tenant="kigali-bistro",outcome="failure"} 0'
+    assert _payment_failures(metrics, "icupa-hq") is not None
+    assert harness.cli("down").returncode == 0
+    assert harness.cli("up").returncode == 0
+    assert _payment_failures(metrics, "kigali-bistro") == 'payments_total{tenant="kigali-bistro",outcome="failure"} 0'
+
+
 def test_deploy_needs_a_running_sandbox(harness: SandboxHarness) -> None:
     result = harness.cli("deploy", "agents", "--version", "v1.0.0", timeout=30)
     assert result.returncode == 1

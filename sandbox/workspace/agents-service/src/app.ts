@@ -48,7 +48,7 @@ function routeLabel(url: string | undefined): string {
 
 export function buildApp(options: AppOptions): AgentsApp {
   const { config } = options;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ tenants: config.tenants });
   const errorGate = new RateGate();
   const breachGate = new RateGate();
   const paymentGate = new RateGate();

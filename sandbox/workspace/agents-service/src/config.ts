@@ -8,6 +8,8 @@ export interface ServiceConfig {
   faultsFile: string | undefined;
   corsOrigin: string;
   logLevel: string;
+  /** METRICS_TENANTS: tenants whose canary series start at 0 (see createMetrics). */
+  tenants: readonly string[];
 }
 
 export interface BuildInfo {
@@ -28,6 +30,21 @@ function parsePort(raw: string | undefined): number {
     throw new ConfigError(`PORT must be an integer between 0 and 65535, got ${JSON.stringify(raw)}`);
   }
   return port;
+}
+
+const TENANT_SLUG = /^[a-z0-9][a-z0-9-]*$/;
+
+/** A comma-separated list of tenant slugs; blanks between commas are ignored. */
+function parseTenants(raw: string | undefined): string[] {
+  const tenants = (raw ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const bad = tenants.filter((tenant) => !TENANT_SLUG.test(tenant));
+  if (bad.length > 0) {
+    throw new ConfigError(`METRICS_TENANTS holds ${bad.map((t) => JSON.stringify(t)).join(", ")}: not tenant slugs`);
+  }
+  return [...new Set(tenants)];
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -61,5 +78,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, buildInfo: BuildInfo = {}): S
     faultsFile: nonEmpty(env.SANDBOX_FAULTS_FILE),
     corsOrigin: nonEmpty(env.CORS_ORIGIN) ?? "*",
     logLevel: nonEmpty(env.LOG_LEVEL) ?? "info",
+    tenants: parseTenants(env.METRICS_TENANTS),
   };
 }

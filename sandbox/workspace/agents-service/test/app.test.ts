@@ -228,3 +228,13 @@ describe("GET /metrics", () => {
     }
   });
 });
+
+describe("METRICS_TENANTS", () => {
+  it("starts the configured tenants' payment series at 0, so a first failure counts", async () => {
+    const agents = open({ tenants: ["icupa-hq"] });
+    const before = await metricsText(agents);
+    expect(sample(before, "payments_total", { tenant: "icupa-hq", outcome: "failure" })).toBe(0);
+    expect(sample(before, "agent_interactions_total", { tenant: "icupa-hq" })).toBe(0);
+    expect(sample(before, "payments_total", { tenant: "kigali-bistro" })).toBeUndefined();
+  });
+});

@@ -14,6 +14,7 @@ describe("loadConfig", () => {
       faultsFile: undefined,
       corsOrigin: "*",
       logLevel: "info",
+      tenants: [],
     });
   });
 
@@ -26,6 +27,7 @@ describe("loadConfig", () => {
       SANDBOX_FAULTS_FILE: "/tmp/faults.json",
       CORS_ORIGIN: "http://127.0.0.1:4173",
       LOG_LEVEL: "warn",
+      METRICS_TENANTS: "icupa-hq, icupa-qa,,icupa-hq",
     });
     expect(config).toEqual({
       host: "0.0.0.0",
@@ -35,7 +37,13 @@ describe("loadConfig", () => {
       faultsFile: "/tmp/faults.json",
       corsOrigin: "http://127.0.0.1:4173",
       logLevel: "warn",
+      tenants: ["icupa-hq", "icupa-qa"],
     });
+  });
+
+  it("refuses a tenant list that holds something other than slugs", () => {
+    expect(() => loadConfig({ METRICS_TENANTS: "icupa-hq,Kigali Bistro" })).toThrow(ConfigError);
+    expect(() => loadConfig({ METRICS_TENANTS: "icupa-hq,Kigali Bistro" })).toThrow(/"Kigali Bistro": not tenant slugs/);
   });
 
   it("falls back to the build stamp, and the environment wins over it", () => {
