@@ -5,7 +5,7 @@ Settings: ``[targets.<t>.checks.post_release]`` (validated strictly, unknown key
     oncall = "jean.mugabo"                    # who owns the window (or oncall_env = "VAR")
     dashboards = ["ICUPA/rollout"]
     archive_dir = "artifacts/archive/{version}"   # one archive folder per release
-    lighthouse_dir = "artifacts/lighthouse"   # its index.json names the release's reports
+    lighthouse_dir = "artifacts/lighthouse"   # its index.json files name the release's reports
     coverage_dir = "artifacts/coverage"       # the validate phase's kept coverage reports
     changelog = "sandbox/workspace/CHANGELOG.md"  # must have a section for the version
     outcomes = "artifacts/releases/{version}/outcomes.md"  # written by the gate, then checked
@@ -171,40 +171,59 @@ def files_to_archive(folder: Path, required: tuple[str, ...] = ()) -> list[tuple
     return found
 
 
-def lighthouse_files(folder: Path) -> list[tuple[Path, str]]:
-    """The release-day Lighthouse reports that ``index.json`` lists, and the index, as ``(path, name)``.
+def _indexed_files(index: Path, root: Path, version: str) -> list[tuple[Path, str]] | None:
+    """The files ``index`` lists, named relative to ``root``; None when it is another release's.
 
-    The index is what ``lighthouse/test_lighthouse.py`` wrote when it archived the release's
-    runs, with each file's SHA-256; the folder itself may hold reports of other runs (other
-    URLs, earlier releases), which do not belong to this release's archive. A listed file that
-    is missing, or differs from its checksum, is an :class:`ArtifactError`."""
-    index = folder / "index.json"
+    A listed file that is missing, outside the index's folder, or differs from its checksum is
+    an :class:`ArtifactError`, as is an index that cannot be read."""
     try:
         document = json.loads(index.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ArtifactError(index, "no such file: the release-day Lighthouse check did not archive its runs") from None
+        raise ArtifactError(index, "no such file: the Lighthouse check did not index its runs") from None
     except OSError as exc:
         raise ArtifactError(index, f"cannot read: {exc.strerror or exc}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(index, f"not valid JSON: {exc}") from None
-    entries = document.get("files") if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise ArtifactError(index, "not a JSON object")
+    if document.get("version") != version:
+        return None
+    entries = document.get("files")
     if not isinstance(entries, list) or not entries:
         raise ArtifactError(index, "lists no files (a 'files' list of path and sha256)")
-    found = [(index, "index.json")]
-    root = folder.resolve()
+    folder = index.parent.resolve()
+    found = [(index, index.resolve().relative_to(root).as_posix())]
     for number, entry in enumerate(entries):
         fields = entry if isinstance(entry, dict) else {}
         if not isinstance(fields.get("path"), str) or not isinstance(fields.get("sha256"), str):
             raise ArtifactError(index, f"files[{number}] is not an object with a path and a sha256")
-        path = folder / entry["path"]
-        if not path.resolve().is_relative_to(root):
-            raise ArtifactError(index, f"files[{number}]: {entry['path']} is outside {folder}")
+        path = (folder / fields["path"]).resolve()
+        if not path.is_relative_to(folder):
+            raise ArtifactError(index, f"files[{number}]: {fields['path']} is outside {index.parent}")
         if not path.is_file():
-            raise ArtifactError(path, "listed in index.json, but missing")
+            raise ArtifactError(path, f"listed in {index}, but missing")
         digest, _ = checksum(path)
-        if digest != entry["sha256"]:
-            raise ArtifactError(path, "changed since the release-day check listed it (SHA-256 differs from index.json)")
-        found.append((path, entry["path"]))
+        if digest != fields["sha256"]:
+            raise ArtifactError(path, f"changed since it was indexed (SHA-256 differs from {index})")
+        found.append((path, path.relative_to(root).as_posix()))
+    return found
+
+
+def lighthouse_files(folder: Path, version: str) -> list[tuple[Path, str]]:
+    """The release's Lighthouse reports and their indexes, as ``(path, name)``.
+
+    ``index.json`` in ``folder`` (the release-day measurement of the candidate) must be this
+    release's; an ``index.json`` one folder down (the production synthetic run's) is taken
+    when it is this release's too. The folder may also hold reports of other runs (other
+    URLs, ports or releases), which do not belong to this release's archive
+    (``lighthouse/index.py`` writes the indexes)."""
+    root = folder.resolve()
+    main = folder / "index.json"
+    found = _indexed_files(main, root, version)
+    if found is None:
+        raise ArtifactError(main, f"indexes another release's runs, not {version}'s")
+    for index in sorted(folder.glob("*/index.json")):
+        found += _indexed_files(index, root, version) or []
     return found
 
 

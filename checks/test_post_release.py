@@ -277,7 +277,7 @@ def test_dashboard_export_is_archived(
 @pytest.mark.checklist("post_release.records.archive_lighthouse")
 def test_lighthouse_reports_are_archived(post_release: PostReleaseSettings, pytestconfig: pytest.Config) -> None:
     try:
-        files = lighthouse_files(post_release.lighthouse_dir)
+        files = lighthouse_files(post_release.lighthouse_dir, get_runtime(pytestconfig).settings.version or "")
     except ArtifactError as exc:
         pytest.fail(f"Lighthouse reports: {exc}", pytrace=False)
     _archive("lighthouse", files, post_release, pytestconfig)

@@ -16,8 +16,6 @@ candidate, ``review_runs`` of staging.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,6 +30,7 @@ from checks.artifacts.settings import ArtifactSettingsError, variables
 from checks.artifacts.settings import from_target as artifacts_from_target
 from checks.platform import Platform
 from lighthouse.assertions import Evaluation, LighthouseRc, LighthouseRcError, evaluate, load_lighthouserc
+from lighthouse.index import index_entries, write_index
 from lighthouse.preview import PreviewError, preview
 from lighthouse.pwa import check_installable
 from lighthouse.runner import RunnerConfig, RunnerError, RunResult, result_from_dict, run_lighthouse, summary
@@ -192,13 +191,6 @@ def _attach_text(config: pytest.Config, name: str, text: str) -> None:
         allure.attach(text, name=name, attachment_type=allure.attachment_type.TEXT)
 
 
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    data = path.read_bytes()
-    digest.update(data)
-    return digest.hexdigest(), len(data)
-
-
 # --- pre_release: review on staging ------------------------------------------------------
 
 
@@ -273,22 +265,10 @@ def test_lighthouse_reports_archived(
     lists them with their checksums (the post-release archive takes exactly these), and so
     does the ledger."""
     root = lighthouse_settings.output_dir
-    files: list[dict[str, Any]] = []
-    problems: list[str] = []
-    for run in candidate_runs:
-        for path in (run.json_path, run.html_path):
-            if not path.is_file() or path.stat().st_size == 0:
-                problems.append(f"{run.label}: {path} is missing or empty")
-                continue
-            if not path.resolve().is_relative_to(root.resolve()):
-                problems.append(f"{run.label}: {path} is outside {root}")
-                continue
-            sha256, size = _sha256(path)
-            files.append({"path": str(path.relative_to(root)), "sha256": sha256, "bytes": size, "run_ok": run.ok})
+    files, problems = index_entries(root, candidate_runs)
     assert not problems, "\n".join(problems)
-    index = root / "index.json"
-    index.write_text(json.dumps({"runs": summary(candidate_runs).splitlines(), "files": files}, indent=2) + "\n")
     runtime = get_runtime(pytestconfig)
+    write_index(root, candidate_runs, files, runtime.settings.version or "", runtime.run_id)
     unit = runtime.current_unit.label if runtime.current_unit else None
     runtime.ledger.append(
         {

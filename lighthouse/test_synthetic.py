@@ -2,10 +2,11 @@
 
 Lighthouse (``lighthouse/runner.py``) on production's PWA, the configured paths of
 ``[targets.<t>.checks.lighthouse]`` with ``[targets.<t>.checks.promotion].lighthouse_runs``
-runs each (a synthetic check, not the review's median of three), judged by the same
-``lighthouserc.json`` (``lighthouse/assertions.py``); reports under
-``<output_dir>/synthetic-production/``; and the PWA's installability (``lighthouse/pwa.py``),
-which Lighthouse 12 no longer audits, re-checked on production.
+runs each (a synthetic check, not the release candidate's median of three), judged by the
+same ``lighthouserc.json`` (``lighthouse/assertions.py``); reports under
+``<output_dir>/synthetic-production/``, listed in its ``index.json`` for the post-release
+archive; and the PWA's installability (``lighthouse/pwa.py``), which Lighthouse 12 no
+longer audits, re-checked on production.
 """
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from checks.platform import Platform
 from checks.promotion import PromotionError
 from checks.promotion import from_target as promotion_from_target
 from lighthouse.assertions import Evaluation, LighthouseRcError, evaluate, load_lighthouserc
+from lighthouse.index import index_entries, write_index
 from lighthouse.pwa import check_installable
 from lighthouse.runner import RunnerConfig, RunnerError, RunResult, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettings, LighthouseSettingsError, from_table
 from plugin.allure_support import alluredir
+from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
@@ -97,6 +100,11 @@ def test_lighthouse_synthetic_meets_the_thresholds(
     evaluation: Evaluation = evaluate(lighthouserc, synthetic_runs)
     text = f"{platform.env} {platform.web_url}\n{summary(synthetic_runs)}\n\n{evaluation.report()}"
     _attach(pytestconfig, synthetic_runs, text)
+    # The release's synthetic reports, for the post-release archive (other runs' share the folder).
+    files, problems = index_entries(synthetic_settings.output_dir, synthetic_runs)
+    assert not problems, "\n".join(problems)
+    runtime = get_runtime(pytestconfig)
+    write_index(synthetic_settings.output_dir, synthetic_runs, files, runtime.settings.version or "", runtime.run_id)
     urls = synthetic_settings.urls(platform.web_url)
     usable = {url: sum(1 for run in synthetic_runs if run.url == url and run.ok) for url in urls}
     short = {url: count for url, count in usable.items() if count < synthetic_settings.runs}

@@ -35,22 +35,37 @@ def test_archive_checksums_verify_and_a_change_is_caught(tmp_path: Path) -> None
     assert "index.json: SHA-256" in problem
 
 
+def _index(folder: Path, version: str, *paths: str) -> dict[str, object]:
+    files = [{"path": path, "sha256": hashlib.sha256((folder / path).read_bytes()).hexdigest()} for path in paths]
+    document: dict[str, object] = {"version": version, "run_id": "r1", "runs": [], "files": files}
+    (folder / "index.json").write_text(json.dumps(document), encoding="utf-8")
+    return document
+
+
 def _lighthouse_folder(tmp_path: Path) -> Path:
-    """A report of this release listed in index.json, and one of an earlier run beside it."""
+    """The candidate's report of this release listed in index.json, and one of an earlier run beside it."""
     folder = tmp_path / "lighthouse"
-    (folder / "127.0.0.1_17102").mkdir(parents=True)
+    (folder / "candidate" / "127.0.0.1_41234").mkdir(parents=True)
     (folder / "127.0.0.1_20002").mkdir()
-    report = folder / "127.0.0.1_17102" / "run-1.report.json"
-    report.write_text('{"audits": {}}', encoding="utf-8")
+    (folder / "candidate" / "127.0.0.1_41234" / "run-1.report.json").write_text('{"audits": {}}', encoding="utf-8")
     (folder / "127.0.0.1_20002" / "run-1.report.json").write_text("{}", encoding="utf-8")
-    entry = {"path": "127.0.0.1_17102/run-1.report.json", "sha256": hashlib.sha256(report.read_bytes()).hexdigest()}
-    (folder / "index.json").write_text(json.dumps({"runs": [], "files": [entry]}), encoding="utf-8")
+    _index(folder, "v0.1.0", "candidate/127.0.0.1_41234/run-1.report.json")
     return folder
 
 
-def test_lighthouse_archive_is_what_the_index_lists(tmp_path: Path) -> None:
+def test_lighthouse_archive_is_what_the_release_indexes_list(tmp_path: Path) -> None:
     folder = _lighthouse_folder(tmp_path)
-    assert [name for _, name in lighthouse_files(folder)] == ["index.json", "127.0.0.1_17102/run-1.report.json"]
+    for env, version in (("production", "v0.1.0"), ("staging", "v0.0.9")):
+        synthetic = folder / f"synthetic-{env}" / "127.0.0.1_18102"
+        synthetic.mkdir(parents=True)
+        (synthetic / "run-1.report.json").write_text("{}", encoding="utf-8")
+        _index(folder / f"synthetic-{env}", version, "127.0.0.1_18102/run-1.report.json")
+    assert [name for _, name in lighthouse_files(folder, "v0.1.0")] == [
+        "index.json",
+        "candidate/127.0.0.1_41234/run-1.report.json",
+        "synthetic-production/index.json",
+        "synthetic-production/127.0.0.1_18102/run-1.report.json",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -58,34 +73,42 @@ def test_lighthouse_archive_is_what_the_index_lists(tmp_path: Path) -> None:
     [
         ("remove_index", "index.json: no such file"),
         ("corrupt_index", "index.json: not valid JSON"),
+        ("another_release", "indexes another release's runs, not v0.1.0's"),
         ("no_files", "lists no files"),
         ("bad_entry", "files[0] is not an object with a path and a sha256"),
         ("outside", "is outside"),
-        ("remove_report", "listed in index.json, but missing"),
-        ("change_report", "SHA-256 differs from index.json"),
+        ("remove_report", "but missing"),
+        ("change_report", "SHA-256 differs from"),
+        ("corrupt_synthetic_index", "synthetic-production/index.json: not valid JSON"),
     ],
 )
 def test_lighthouse_archive_refuses_an_index_it_cannot_trust(tmp_path: Path, change: str, needle: str) -> None:
     folder = _lighthouse_folder(tmp_path)
     index = folder / "index.json"
-    report = folder / "127.0.0.1_17102" / "run-1.report.json"
-    entry = json.loads(index.read_text(encoding="utf-8"))["files"][0]
+    report = folder / "candidate" / "127.0.0.1_41234" / "run-1.report.json"
+    document = json.loads(index.read_text(encoding="utf-8"))
     if change == "remove_index":
         index.unlink()
     elif change == "corrupt_index":
         index.write_text('{"files": [', encoding="utf-8")
+    elif change == "another_release":
+        index.write_text(json.dumps({**document, "version": "v0.0.9"}), encoding="utf-8")
     elif change == "no_files":
-        index.write_text('{"runs": []}', encoding="utf-8")
+        index.write_text(json.dumps({**document, "files": []}), encoding="utf-8")
     elif change == "bad_entry":
-        index.write_text('{"files": ["127.0.0.1_17102/run-1.report.json"]}', encoding="utf-8")
+        index.write_text(json.dumps({**document, "files": ["candidate/x.json"]}), encoding="utf-8")
     elif change == "outside":
-        index.write_text(json.dumps({"files": [{**entry, "path": "../elsewhere.json"}]}), encoding="utf-8")
+        entry = {"path": "../elsewhere.json", "sha256": "0" * 64}
+        index.write_text(json.dumps({**document, "files": [entry]}), encoding="utf-8")
     elif change == "remove_report":
         report.unlink()
-    else:
+    elif change == "change_report":
         report.write_text('{"audits": {"edited": true}}', encoding="utf-8")
+    else:
+        (folder / "synthetic-production").mkdir()
+        (folder / "synthetic-production" / "index.json").write_text("{", encoding="utf-8")
     with pytest.raises(ArtifactError, match=re.escape(needle)):
-        lighthouse_files(folder)
+        lighthouse_files(folder, "v0.1.0")
 
 
 def test_a_missing_source_artifact_is_named(tmp_path: Path) -> None:

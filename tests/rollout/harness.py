@@ -157,7 +157,8 @@ def write_release_artifacts(records: Path) -> None:
     report = lighthouse / "run-1.report.json"
     report.write_text('{"audits": {}}\n', encoding="utf-8")
     digest = hashlib.sha256(report.read_bytes()).hexdigest()
-    index = {"runs": ["127.0.0.1_web run #1"], "files": [{"path": "127.0.0.1_web/run-1.report.json", "sha256": digest}]}
+    entry = {"path": "127.0.0.1_web/run-1.report.json", "sha256": digest}
+    index = {"version": RELEASE, "run_id": "staging-run", "runs": ["127.0.0.1_web run #1"], "files": [entry]}
     (records / "lighthouse" / "index.json").write_text(json.dumps(index) + "\n", encoding="utf-8")
     coverage = records / "coverage" / "agents-service"
     coverage.mkdir(parents=True)
