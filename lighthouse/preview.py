@@ -1,9 +1,8 @@
 """The release candidate's web bundle on a loopback port, for Lighthouse and the PWA check.
 
 The validate phase judges the release it is about to ship, not what staging still serves:
-Lighthouse CI's ``staticDistDir`` does the same for a pull request. The bundle the
-``web_build`` action wrote (``[targets.<t>.checks.artifacts].web_dist``) is served by the
-sandbox's static host (``sandbox/webserver.py``: paths without an extension fall back to
+Lighthouse CI's ``staticDistDir`` does the same for a pull request. A bundle folder (the
+gate's copy of what the ``web_build`` action wrote) is served by the sandbox's static host (``sandbox/webserver.py``: paths without an extension fall back to
 ``index.html``; the shell, manifest and service worker are never cached) on an ephemeral
 port of 127.0.0.1, in a thread of this process, for as long as the ``with`` block lasts.
 The bundle's API addresses are the ones it was built with (staging's).
@@ -18,7 +17,7 @@ from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from sandbox.webserver import FaultsReader, ReleaseHandler
+from sandbox.webserver import ReleaseHandler
 
 _STOP_TIMEOUT_S = 10.0
 
@@ -32,8 +31,8 @@ def preview(folder: Path) -> Iterator[str]:
     """Serve ``folder`` on loopback; yields its base URL (``http://127.0.0.1:<port>/``)."""
     if not (folder / "index.html").is_file():
         raise PreviewError(f"{folder}: no index.html, so no web bundle to measure (did the web build run?)")
-    # No faults file: the preview serves the bundle as built, never slowed on purpose.
-    handler = partial(ReleaseHandler, current=folder, placeholder=folder, faults=FaultsReader(folder / ".no-faults"))
+    # No faults: the preview serves the bundle as built, never slowed on purpose.
+    handler = partial(ReleaseHandler, current=folder, placeholder=folder, faults=None)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="web-preview", daemon=True)

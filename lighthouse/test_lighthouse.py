@@ -43,6 +43,7 @@ from plugin.runtime import get_runtime
 from plugin.settings import Settings
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
+COPY_TIMEOUT_S = 120.0
 
 
 @pytest.fixture(scope="session")
@@ -132,17 +133,33 @@ def lighthouse_runs(
 
 
 @pytest.fixture(scope="session")
-def candidate_dist(release_settings: Settings, pytestconfig: pytest.Config) -> Path:
-    """The folder the web build writes (``[targets.<t>.checks.artifacts].web_dist``)."""
+def candidate_dist(web_build: ActionResult, release_settings: Settings, pytestconfig: pytest.Config) -> Path:
+    """A copy of the bundle the web build wrote (``[targets.<t>.checks.artifacts].web_dist``),
+    taken once per release run, in the run's folder.
+
+    The copy is what is measured and checked: ``ci_green``'s turbo ``build`` (validate/confirm)
+    rewrites the build folder, emptying it first, and may do so while the PWA check serves it.
+    The first test to ask takes the copy: in a release, the lighthouserc assertions of
+    validate/pipeline, before ``ci_green`` can run.
+    """
+    runtime = get_runtime(pytestconfig)
     try:
-        return artifacts_from_target(release_settings).resolve(variables(get_runtime(pytestconfig))).web_dist
+        built = artifacts_from_target(release_settings).resolve(variables(runtime)).web_dist
     except ArtifactSettingsError as exc:
         pytest.fail(str(exc), pytrace=False)
+    snapshot = runtime.run_dir / "web-candidate"
+
+    def copy() -> str:
+        if not (built / "index.html").is_file():
+            pytest.fail(f"{built}: no index.html, so no web bundle to measure (did the web build run?)", pytrace=False)
+        shutil.copytree(built, snapshot)
+        return str(snapshot)
+
+    return Path(once_per_run(pytestconfig, "web-candidate", copy, COPY_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")
 def candidate_runs(
-    web_build: ActionResult,
     candidate_dist: Path,
     platform: Platform,
     lighthouse_settings: LighthouseSettings,
@@ -241,7 +258,6 @@ def test_lighthouse_thresholds_met(
 @pytest.mark.phase("validate", "confirm")
 @pytest.mark.checklist("validate.confirm.lighthouse_thresholds_met")
 def test_pwa_installable(
-    web_build: ActionResult,
     candidate_dist: Path,
     lighthouse_settings: LighthouseSettings,
     pytestconfig: pytest.Config,

@@ -474,8 +474,10 @@ def activate_agents(sandbox: Sandbox, artifact: artifacts.Artifact, version: str
     try:
         tenants = tenant_slugs(sandbox)
     except psycopg.Error as exc:
-        tenants = []
-        report.messages.append(f"tenants not read ({type(exc).__name__}); their series start at their first event")
+        tenants = sandbox.recorded_tenants()
+        report.messages.append(
+            f"tenants not read from the database ({type(exc).__name__}); using the {len(tenants)} recorded before"
+        )
     write_json_atomic(paths.agents_tenants_file, tenants)
     spec = sandbox.spec_agents(release_dir, version, new_port, tenants)
     leftover = sandbox.stop_part(spec.name)

@@ -86,7 +86,7 @@ class ReleaseHandler(SimpleHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args: object, current: Path, placeholder: Path, faults: FaultsReader) -> None:
+    def __init__(self, *args: object, current: Path, placeholder: Path, faults: FaultsReader | None) -> None:
         self.current = current
         self.placeholder = placeholder
         self.faults = faults
@@ -115,7 +115,7 @@ class ReleaseHandler(SimpleHTTPRequestHandler):
         if path == HEALTH_PATH:
             self._send_json({"status": "ok", "version": self._version()})
             return
-        heavy = self.faults.heavy_page()
+        heavy = self.faults.heavy_page() if self.faults is not None else None
         if heavy is not None and (path.startswith(heavy) if heavy.endswith("/") else path == heavy):
             self._send_heavy(path)
             return

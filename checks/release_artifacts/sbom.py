@@ -5,7 +5,7 @@
   ``metadata.component.version`` must be the release's version, and it lists components.
   The ``iri`` and ``iri-reference`` formats are checked by :func:`is_iri` (RFC 3987's mapping
   to a URI, then the RFC 3986 grammar) instead of jsonschema's default, an Earley parser
-  that spent about 75 ms per IRI: 60 s on the sandbox's SBOM of 791 package links.
+  that took about 19 s of a release run for the sandbox SBOM's 791 package links.
 - SPDX (2.2 or 2.3 JSON): parsed and validated with spdx-tools; the package(s) the
   document ``DESCRIBES`` must carry the release's version in ``versionInfo``.
 
@@ -108,7 +108,10 @@ def is_iri(value: object, *, reference: bool = False) -> bool:
         if not (_within(code, _UCSCHAR) or (in_query and _within(code, _IPRIVATE))):
             return False
         mapped.append("".join(f"%{octet:02X}" for octet in char.encode("utf-8")))
-    return validate_rfc3986("".join(mapped), rule="URI_reference" if reference else "URI") is not None
+    uri = "".join(mapped)
+    match = validate_rfc3986(uri, rule="URI_reference" if reference else "URI")
+    # The grammar ends in ``$``, which also matches before a final newline: the whole string must match.
+    return match is not None and match.end() == len(uri)
 
 
 @cache

@@ -270,6 +270,8 @@ IRI_SAMPLES = [
     'http://example.com/"quoted"',
     "http://example.com/{template}",
     "http://example.com/|pipe",
+    "http://example.com/\n",
+    "http://example.com/a\nb",
 ]
 
 

@@ -54,6 +54,7 @@ def test_the_promotion_starts_from_the_staging_run_records(jobs: dict[str, Any])
     assert download["with"]["name"] == "release-gate-${{ inputs.version }}"
     assert download["with"]["run-id"] == "${{ inputs.staging_run_id }}"
     assert jobs["production-promotion"]["environment"] == "production"
+    assert jobs["production-promotion"]["permissions"]["actions"] == "read"
 
 
 def test_every_secret_the_workflow_passes_is_masked_by_the_gate(jobs: dict[str, Any]) -> None:

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { ServiceConfig } from "./config.js";
+import { TENANT_SLUG, type ServiceConfig } from "./config.js";
 import { FaultSource, RateGate } from "./faults.js";
 import { checkMessage } from "./guardrail.js";
 import { createMetrics, type ServiceMetrics } from "./metrics.js";
@@ -21,8 +21,6 @@ export const SUPPORTED_CURRENCIES = ["EUR", "USD", "GBP", "RWF", "KES", "UGX", "
 
 /** The largest single payment the sandbox accepts: 10,000.00 in the currency's minor unit. */
 export const MAX_AMOUNT_CENTS = 1_000_000;
-
-const TENANT_SLUG = "^[a-z0-9][a-z0-9-]{0,62}$";
 
 // Operational routes stay truthful under the error-rate fault: Prometheus must
 // keep scraping, and /health has its own switch (smoke_fail).

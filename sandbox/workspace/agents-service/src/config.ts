@@ -32,7 +32,9 @@ function parsePort(raw: string | undefined): number {
   return port;
 }
 
-const TENANT_SLUG = /^[a-z0-9][a-z0-9-]*$/;
+/** A tenant slug, as the database constrains it (at most 63 characters). */
+export const TENANT_SLUG = "^[a-z0-9][a-z0-9-]{0,62}$";
+const TENANT_SLUG_RE = new RegExp(TENANT_SLUG);
 
 /** A comma-separated list of tenant slugs; blanks between commas are ignored. */
 function parseTenants(raw: string | undefined): string[] {
@@ -40,7 +42,7 @@ function parseTenants(raw: string | undefined): string[] {
     .split(",")
     .map((part) => part.trim())
     .filter((part) => part !== "");
-  const bad = tenants.filter((tenant) => !TENANT_SLUG.test(tenant));
+  const bad = tenants.filter((tenant) => !TENANT_SLUG_RE.test(tenant));
   if (bad.length > 0) {
     throw new ConfigError(`METRICS_TENANTS holds ${bad.map((t) => JSON.stringify(t)).join(", ")}: not tenant slugs`);
   }

@@ -44,6 +44,7 @@ describe("loadConfig", () => {
   it("refuses a tenant list that holds something other than slugs", () => {
     expect(() => loadConfig({ METRICS_TENANTS: "icupa-hq,Kigali Bistro" })).toThrow(ConfigError);
     expect(() => loadConfig({ METRICS_TENANTS: "icupa-hq,Kigali Bistro" })).toThrow(/"Kigali Bistro": not tenant slugs/);
+    expect(() => loadConfig({ METRICS_TENANTS: "a".repeat(64) })).toThrow(ConfigError);
   });
 
   it("falls back to the build stamp, and the environment wins over it", () => {
