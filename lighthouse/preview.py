@@ -2,10 +2,11 @@
 
 The validate phase judges the release it is about to ship, not what staging still serves:
 Lighthouse CI's ``staticDistDir`` does the same for a pull request. A bundle folder (the
-gate's copy of what the ``web_build`` action wrote) is served by the sandbox's static host (``sandbox/webserver.py``: paths without an extension fall back to
-``index.html``; the shell, manifest and service worker are never cached) on an ephemeral
-port of 127.0.0.1, in a thread of this process, for as long as the ``with`` block lasts.
-The bundle's API addresses are the ones it was built with (staging's).
+gate's copy of what the ``web_build`` action wrote) is served by the sandbox's static host
+(``sandbox/webserver.py``: paths without an extension fall back to ``index.html``; the
+shell, manifest and service worker are never cached) on an ephemeral port of 127.0.0.1, in
+a thread of this process, for as long as the ``with`` block lasts. The bundle's API
+addresses are the ones it was built with (staging's).
 """
 
 from __future__ import annotations
