@@ -147,11 +147,11 @@ def post_release_settings(settings: Settings, environ: Mapping[str, str] | None 
 # --- archives -------------------------------------------------------------------------------
 
 
-def files_to_archive(folder: Path, required: tuple[str, ...] = ()) -> list[tuple[Path, str]]:
+def files_to_archive(folder: Path) -> list[tuple[Path, str]]:
     """Every file under ``folder`` (hidden names, lock files and the folder's own ``SHA256SUMS``
     left out: the archive writes its own), as ``(path, name)``.
 
-    A missing folder, an empty one or a missing required file is an :class:`ArtifactError`."""
+    A missing folder or an empty one is an :class:`ArtifactError`."""
     if not folder.is_dir():
         raise ArtifactError(folder, "no such folder: the step that writes these artifacts did not run here")
     found = sorted(
@@ -164,10 +164,6 @@ def files_to_archive(folder: Path, required: tuple[str, ...] = ()) -> list[tuple
     )
     if not found:
         raise ArtifactError(folder, "empty folder: nothing to archive")
-    names = {name for _, name in found}
-    for name in required:
-        if name not in names:
-            raise ArtifactError(folder / name, "no such file: it must be archived with the release")
     return found
 
 

@@ -27,11 +27,16 @@ class PreviewError(Exception):
     """The bundle cannot be served; the message names the folder and what is missing."""
 
 
+def require_bundle(folder: Path) -> None:
+    """Raise :class:`PreviewError` unless ``folder`` holds a web bundle (its ``index.html``)."""
+    if not (folder / "index.html").is_file():
+        raise PreviewError(f"{folder}: no index.html, so no web bundle to measure (did the web build run?)")
+
+
 @contextmanager
 def preview(folder: Path) -> Iterator[str]:
     """Serve ``folder`` on loopback; yields its base URL (``http://127.0.0.1:<port>/``)."""
-    if not (folder / "index.html").is_file():
-        raise PreviewError(f"{folder}: no index.html, so no web bundle to measure (did the web build run?)")
+    require_bundle(folder)
     # No faults: the preview serves the bundle as built, never slowed on purpose.
     handler = partial(ReleaseHandler, current=folder, placeholder=folder, faults=None)
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

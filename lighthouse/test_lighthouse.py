@@ -31,7 +31,7 @@ from checks.artifacts.settings import from_target as artifacts_from_target
 from checks.platform import Platform
 from lighthouse.assertions import Evaluation, LighthouseRc, LighthouseRcError, evaluate, load_lighthouserc
 from lighthouse.index import index_entries, write_index
-from lighthouse.preview import PreviewError, preview
+from lighthouse.preview import PreviewError, preview, require_bundle
 from lighthouse.pwa import check_installable
 from lighthouse.runner import RunnerConfig, RunnerError, RunResult, result_from_dict, run_lighthouse, summary
 from lighthouse.settings import LighthouseSettings, LighthouseSettingsError, from_table
@@ -150,8 +150,10 @@ def candidate_dist(web_build: ActionResult, release_settings: Settings, pytestco
     snapshot = runtime.run_dir / "web-candidate"
 
     def copy() -> str:
-        if not (built / "index.html").is_file():
-            pytest.fail(f"{built}: no index.html, so no web bundle to measure (did the web build run?)", pytrace=False)
+        try:
+            require_bundle(built)
+        except PreviewError as exc:
+            pytest.fail(str(exc), pytrace=False)
         shutil.copytree(built, snapshot)
         return str(snapshot)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +21,10 @@ from checks.canary.analysis import (
     wilson_bounds,
 )
 from checks.promotion import evaluate_window
-from plugin.config import load_release_config
-from plugin.masking import Masker
 from plugin.settings import Settings
 from tests.canary.conftest import MetricsPage
+from tests.sandbox_settings import sandbox_settings
 
-REPO = Path(__file__).resolve().parents[2]
 ERRORS = MetricSpec("error_rate", "q", "c", 0.01, "max", 20, proportion=True)
 BREACHES = MetricSpec("guardrail_breaches", "q", "c", 0.001, "max", 10, proportion=True)
 PAYMENTS = MetricSpec("payments_success", "q", "c", 0.99, "min", 5, proportion=True)
@@ -35,26 +32,10 @@ LATENCY = MetricSpec("latency_p95", "q", "c", 0.35, "max", 20, unit="s")
 
 
 def _settings(canary_update: dict[str, Any]) -> Settings:
-    release = load_release_config(REPO / "release.toml")
-    target = release.targets["sandbox"]
-    checks = {**target.checks, "canary": {**target.checks["canary"], **canary_update}}
-    return Settings(
-        plan=False,
-        dry_run=False,
-        target_name="sandbox",
-        env="staging",
-        version="v0.1.0",
-        version_source="test",
-        selections=frozenset({"staging"}),
-        rootdir=REPO,
-        state_dir=REPO / ".release-gate",
-        suites=(),
-        release=release,
-        config_path=REPO / "release.toml",
-        target=target.model_copy(update={"checks": checks}),
-        checklist=None,
-        masker=Masker(()),
-    )
+    base = sandbox_settings("staging")
+    assert base.target is not None
+    canary = {**base.target.checks["canary"], **canary_update}
+    return sandbox_settings("staging", checks_update={"canary": canary})
 
 
 def test_one_error_in_sixty_requests_is_not_a_failure() -> None:

@@ -26,7 +26,7 @@ def test_archive_checksums_verify_and_a_change_is_caught(tmp_path: Path) -> None
     (source / "index.json").write_text("{}", encoding="utf-8")
     (source / "deep" / "run-1.json").write_text("[1]", encoding="utf-8")
     (source / "SHA256SUMS").write_text("stale\n", encoding="utf-8")
-    files = files_to_archive(source, required=("index.json",))
+    files = files_to_archive(source)
     assert [name for _, name in files] == ["deep/run-1.json", "index.json"]
     archive(files, "lighthouse", tmp_path / "archive")
     assert verify_sums(tmp_path / "archive" / "lighthouse") == []
@@ -111,12 +111,11 @@ def test_lighthouse_archive_refuses_an_index_it_cannot_trust(tmp_path: Path, cha
         lighthouse_files(folder, "v0.1.0")
 
 
-def test_a_missing_source_artifact_is_named(tmp_path: Path) -> None:
-    (tmp_path / "other.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(ArtifactError, match=r"index\.json: no such file"):
-        files_to_archive(tmp_path, required=("index.json",))
+def test_a_missing_or_empty_source_folder_is_named(tmp_path: Path) -> None:
     with pytest.raises(ArtifactError, match="no such folder"):
         files_to_archive(tmp_path / "gone")
+    with pytest.raises(ArtifactError, match="empty folder"):
+        files_to_archive(tmp_path)
 
 
 def test_incidents_of_the_release_and_an_unreadable_record(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,35 +16,12 @@ from checks.rollout import (
     partial_change_message,
     rollout_settings,
 )
-from plugin.config import load_release_config
-from plugin.masking import Masker
 from plugin.settings import Settings
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.sandbox_settings import REPO, sandbox_settings
 
 
 def _settings(checks_update: dict[str, Any] | None = None, vars_update: dict[str, str] | None = None) -> Settings:
-    release = load_release_config(REPO / "release.toml")
-    target = release.targets["sandbox"]
-    checks = {**target.checks, **(checks_update or {})}
-    target = target.model_copy(update={"checks": checks, "vars": {**target.vars, **(vars_update or {})}})
-    return Settings(
-        plan=False,
-        dry_run=False,
-        target_name="sandbox",
-        env="production",
-        version="v0.1.0",
-        version_source="test",
-        selections=frozenset({"production"}),
-        rootdir=REPO,
-        state_dir=REPO / ".release-gate",
-        suites=(),
-        release=release,
-        config_path=REPO / "release.toml",
-        target=target,
-        checklist=None,
-        masker=Masker(()),
-    )
+    return sandbox_settings("production", checks_update=checks_update, vars_update=vars_update)
 
 
 def test_the_sandbox_stages_are_the_seeded_tiers_in_order() -> None:
